@@ -16,17 +16,17 @@ import { ProtocolError } from './errors.js';
 export const varintState = { length: 0 };
 
 /** Decode an unsigned 32-bit varint at `offset`. Throws ProtocolError if truncated or > 5 bytes. */
-export function readUnsignedVarint(buf: Uint8Array, offset: number): number {
+export function readUnsignedVarint(buf: Uint8Array, offset: number, end = buf.length): number {
   let result = 0;
   let shift = 0;
   let pos = offset;
-  const end = buf.length;
   for (;;) {
     if (pos >= end) throw new ProtocolError('TRUNCATED', `varint truncated at byte ${pos}`);
     const b = buf[pos++]!;
     if (shift === 28) {
       // fifth byte: only the low 4 bits fit in 32 bits, and it must be the last byte
-      if (b > 0x0f) throw new ProtocolError('INVALID_VARINT', `unsigned varint longer than 32 bits at byte ${offset}`);
+      if (b > 0x0f)
+        throw new ProtocolError('INVALID_VARINT', `unsigned varint longer than 32 bits at byte ${offset}`);
       result = (result | (b << 28)) >>> 0;
       break;
     }
@@ -61,7 +61,8 @@ export function readVarlong(buf: Uint8Array, offset: number): number {
   let mul = 1;
   for (;;) {
     if (pos >= end) throw new ProtocolError('TRUNCATED', `varlong truncated at byte ${pos}`);
-    if (pos - offset >= 10) throw new ProtocolError('INVALID_VARINT', `varlong longer than 10 bytes at byte ${offset}`);
+    if (pos - offset >= 10)
+      throw new ProtocolError('INVALID_VARINT', `varlong longer than 10 bytes at byte ${offset}`);
     const b = buf[pos++]!;
     if (shift < 28) {
       lo |= (b & 0x7f) << shift;
@@ -86,7 +87,8 @@ export function readVarlongBigInt(buf: Uint8Array, offset: number): bigint {
   const end = buf.length;
   for (;;) {
     if (pos >= end) throw new ProtocolError('TRUNCATED', `varlong truncated at byte ${pos}`);
-    if (pos - offset >= 10) throw new ProtocolError('INVALID_VARINT', `varlong longer than 10 bytes at byte ${offset}`);
+    if (pos - offset >= 10)
+      throw new ProtocolError('INVALID_VARINT', `varlong longer than 10 bytes at byte ${offset}`);
     const b = buf[pos++]!;
     result |= BigInt(b & 0x7f) << shift;
     shift += 7n;
