@@ -1,0 +1,27 @@
+/**
+ * What handlers see of the broker: configuration, identity, the log, the metadata store, and the
+ * coordinators. Handlers never reach past this (no sockets, no files).
+ */
+import type { Logger } from 'pino';
+import type { BrokerConfig, HostPort } from '../config/broker-config.js';
+import type { LogStore } from '../log/log-store.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+
+export interface ApiVersionRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly clusterId: string;
+  readonly nodeId: number;
+  /** Where clients should connect (advertised listener, resolved after bind). */
+  readonly advertised: HostPort;
+  readonly log: LogStore;
+  readonly metadata: MetadataStore;
+  readonly logger: Logger;
+  /** The advertised API ranges, derived from the handler registry. */
+  apiVersions(): ApiVersionRange[];
+}

@@ -1,0 +1,98 @@
+/**
+ * The broker's configuration: one typed object, one table of defaults. Loading (file → environment
+ * → flags) and validation live in load-config.ts; everything else receives a BrokerConfig.
+ *
+ * Topic-level defaults (`log.retention.ms` → `retention.ms`, ...) are broker configs too, as in Kafka;
+ * topics override them with their own configs (see topic-configs.ts).
+ */
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface BrokerConfig {
+  /** This broker's node id in Metadata responses. */
+  nodeId: number;
+  /** Where the Kafka listener binds. Port 0 picks a free port. */
+  listen: HostPort;
+  /** Host/port clients are told to connect to (Metadata). null = the bound listen address. */
+  advertised: HostPort | null;
+  /** Admin HTTP server (/metrics, /healthz, /readyz). null = disabled. */
+  admin: HostPort | null;
+  /** Root for the WAL, the default SQLite file and the default object directory. null = no disk at all
+   * (only with memory:// stores; nothing survives a restart — for tests and embedding). */
+  dataDir: string | null;
+  /** sqlite://PATH | memory:// (postgres:// later). null = sqlite://<dataDir>/metadata.db */
+  metadataUrl: string | null;
+  /** file://DIR | memory:// (s3:// later). null = file://<dataDir>/objects */
+  objectStoreUrl: string | null;
+  /** fsync the WAL before acknowledging (turning this off breaks the durability contract). */
+  walFsync: boolean;
+  walSegmentBytes: number;
+  /** Largest request frame accepted (socket.request.max.bytes). */
+  maxRequestBytes: number;
+  /** Close connections idle this long (connections.max.idle.ms). */
+  connectionsMaxIdleMs: number;
+  /** Requests in flight per connection before reading pauses. */
+  maxInFlightRequestsPerConnection: number;
+  autoCreateTopicsEnable: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  /** Broker defaults for topic configs. */
+  logRetentionMs: number;
+  logRetentionBytes: number;
+  messageMaxBytes: number;
+  logSegmentBytes: number;
+  logMessageTimestampType: 'CreateTime' | 'LogAppendTime';
+  logCleanupPolicy: string;
+  /** Upload when this many bytes are pending, or when the oldest is uploadMaxAgeMs old. */
+  uploadTargetBytes: number;
+  uploadMaxAgeMs: number;
+  /** Produce waits, then fails (retriable), past this many bytes not yet uploaded. */
+  maxUnuploadedBytes: number;
+  backpressureTimeoutMs: number;
+  /** Memory for recently uploaded batches kept for tail readers. */
+  hotTailMaxBytes: number;
+  /** Memory for cached object ranges (cold reads). */
+  objectCacheBytes: number;
+  retentionCheckIntervalMs: number;
+  /** Grace period for in-flight requests on shutdown. */
+  shutdownGraceMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
+  nodeId: 0,
+  listen: { host: '127.0.0.1', port: 9092 },
+  advertised: null,
+  admin: { host: '127.0.0.1', port: 9644 },
+  dataDir: './streamhouse-data',
+  metadataUrl: null,
+  objectStoreUrl: null,
+  walFsync: true,
+  walSegmentBytes: 64 * MiB,
+  maxRequestBytes: 100 * MiB,
+  connectionsMaxIdleMs: 600_000,
+  maxInFlightRequestsPerConnection: 100,
+  autoCreateTopicsEnable: true,
+  numPartitions: 1,
+  defaultReplicationFactor: 1,
+  logRetentionMs: 7 * 24 * 3600 * 1000,
+  logRetentionBytes: -1,
+  messageMaxBytes: 1048588,
+  logSegmentBytes: 1024 * MiB,
+  logMessageTimestampType: 'CreateTime',
+  logCleanupPolicy: 'delete',
+  uploadTargetBytes: 8 * MiB,
+  uploadMaxAgeMs: 250,
+  maxUnuploadedBytes: 512 * MiB,
+  backpressureTimeoutMs: 30_000,
+  hotTailMaxBytes: 256 * MiB,
+  objectCacheBytes: 256 * MiB,
+  retentionCheckIntervalMs: 30_000,
+  shutdownGraceMs: 5_000,
+  logLevel: 'info',
+});

@@ -1,0 +1,24 @@
+/**
+ * Errors a StreamHouse operator can act on. Each carries a stable code (SH_…) documented in
+ * runbooks/broker-errors.md under a heading of the same name; a test checks every code is there.
+ */
+export const BROKER_ERROR_CODES = {
+  SH_CONFIG_INVALID: 'A configuration value is missing, malformed or out of range.',
+  SH_DATA_DIR_LOCKED: 'Another broker process is running on the same data directory.',
+  SH_LISTEN_FAILED: 'The Kafka or admin listener could not bind its address.',
+  SH_STORE_OPEN_FAILED: 'The metadata store or object store could not be opened.',
+  SH_WAL_OPEN_FAILED: 'The write-ahead log could not be opened or recovered.',
+} as const;
+
+export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;
+
+export class StreamhouseError extends Error {
+  override readonly name = 'StreamhouseError';
+  constructor(
+    readonly code: BrokerErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message} (see runbooks/broker-errors.md#${code.toLowerCase()})`, options);
+  }
+}

@@ -1,0 +1,752 @@
+/**
+ * LogStore: every partition's log on this broker — the path of a record.
+ *
+ *   produce: validate batches → assign offsets (synchronously, in call order) → one WAL entry per
+ *            request → group-committed fsync → high watermark advances → reply
+ *   upload:  durable batches of many partitions → one object → index commit → WAL checkpoint
+ *   fetch:   hot tail in memory → object index (in memory) → object range cache → object store
+ *
+ * Durability contract (docs/durability.md): a produce with acks=1 or acks=-1 is answered only after
+ * its WAL entry is fsynced; acks=0 gets no answer but takes the same path. What was answered
+ * survives kill -9 and is readable at the same offsets after restart.
+ *
+ * Memory is bounded: bytes not yet uploaded are capped (maxUnuploadedBytes); past the cap produce
+ * requests queue in arrival order and fail with REQUEST_TIMED_OUT (retriable) if the cap does not
+ * clear in time. Uploaded batches stay in memory up to hotTailMaxBytes for fast consumer reads.
+ *
+ * Concurrency: single event loop; offset assignment is synchronous; the uploader runs one upload at
+ * a time so index commits stay contiguous per partition.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { isProtocolError } from '../../protocol/primitives/errors.js';
+import {
+  BATCH_ERROR_KAFKA_CODES,
+  readBatchMaxTimestamp,
+  setBaseOffset,
+  setLogAppendTime,
+  splitBatches,
+  validateBatch,
+} from '../../protocol/records/batch.js';
+import { iterateRecords } from '../../protocol/records/record.js';
+import { detectMagic } from '../../protocol/records/legacy.js';
+import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/metadata-store.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+import type { ObjectStore } from '../tiering/object-store.js';
+import type { WriteAheadLog } from './wal/wal.js';
+import { ObjectRangeCache } from './object-cache.js';
+import { Partition, type StoredBatch, type TopicState } from './partition.js';
+import { decodeRecordsEntry, encodeRecordsEntry, type WalPart } from './wal-entry.js';
+
+export interface LogStoreOptions {
+  /** Produce waits, then fails, once this many bytes are not yet uploaded. */
+  maxUnuploadedBytes: number;
+  /** How long a produce may wait for upload backlog to clear. */
+  backpressureTimeoutMs: number;
+  /** Memory kept for already-uploaded batches (fast reads for consumers close to the tail). */
+  hotTailMaxBytes: number;
+  /** Upload when this many bytes are pending... */
+  uploadTargetBytes: number;
+  /** ...or when the oldest pending batch is this old. */
+  uploadMaxAgeMs: number;
+  /** Byte budget of the object range cache. */
+  objectCacheBytes: number;
+  /** How often retention runs. */
+  retentionCheckIntervalMs: number;
+  /** Defaults for topic configs not set on the topic. */
+  topicDefaults: () => Record<string, string>;
+}
+
+export interface ProducePart {
+  topic: string;
+  partition: number;
+  records: Buffer | null;
+}
+
+export interface ProducePartResult {
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  errorMessage: string | null;
+}
+
+export interface ReadResult {
+  errorCode: number;
+  highWatermark: number;
+  logStartOffset: number;
+  records: Buffer[];
+  bytes: number;
+}
+
+export interface LogStoreStats {
+  unuploadedBytes: number;
+  hotBytes: number;
+  uploadLagMs: number;
+  objectsUploaded: number;
+  bytesUploaded: number;
+  uploadFailures: number;
+  walBytes: number;
+}
+
+export interface LogObserver {
+  onUpload?(bytes: number, durationMs: number): void;
+}
+
+const DEFAULT_MAX_MESSAGE_BYTES = 1048588;
+
+class LogStoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class LogStore {
+  private readonly topicsByName = new Map<string, TopicState>();
+  private readonly topicsById = new Map<string, TopicState>();
+  private readonly cache: ObjectRangeCache;
+  private unuploaded = 0;
+  private hotTotal = 0;
+  private durableLsn = 0;
+  private oldestPendingAt = 0;
+  private uploadTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private uploading: Promise<void> | null = null;
+  private closed = false;
+  private readonly blockedProduces: { run: () => void; fail: () => void; timer: NodeJS.Timeout }[] = [];
+  readonly stats = { objectsUploaded: 0, bytesUploaded: 0, uploadFailures: 0 };
+
+  private constructor(
+    private readonly metadata: MetadataStore,
+    private readonly objects: ObjectStore,
+    private readonly wal: WriteAheadLog | null,
+    private readonly opts: LogStoreOptions,
+    private readonly log: Logger,
+    private readonly observer: LogObserver,
+  ) {
+    this.cache = new ObjectRangeCache(objects, opts.objectCacheBytes);
+  }
+
+  /** Load topics and the object index, replay the WAL, and start the uploader and retention. */
+  static async open(
+    metadata: MetadataStore,
+    objects: ObjectStore,
+    wal: WriteAheadLog | null,
+    opts: LogStoreOptions,
+    log: Logger,
+    observer: LogObserver = {},
+  ): Promise<LogStore> {
+    const store = new LogStore(metadata, objects, wal, opts, log, observer);
+    await store.load();
+    if (wal !== null) await store.replay(wal);
+    store.scheduleUpload();
+    store.retentionTimer = setInterval(() => {
+      store.runRetention().catch((err: unknown) => log.warn({ err }, 'retention pass failed'));
+    }, opts.retentionCheckIntervalMs);
+    store.retentionTimer.unref();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for (const t of await this.metadata.listTopics()) {
+      const topic: TopicState = {
+        name: t.name,
+        topicId: t.topicId,
+        configs: { ...t.configs },
+        partitions: [],
+        deleted: false,
+      };
+      for (let i = 0; i < t.partitionCount; i++) topic.partitions.push(await this.loadPartition(topic, i));
+      this.topicsByName.set(topic.name, topic);
+      this.topicsById.set(topic.topicId, topic);
+    }
+  }
+
+  private async loadPartition(topic: TopicState, index: number): Promise<Partition> {
+    const p = new Partition(topic, index);
+    const state = await this.metadata.getPartitionState(topic.topicId, index);
+    p.objectIndex = await this.metadata.findIndexEntries(topic.topicId, index, 0, Number.MAX_SAFE_INTEGER);
+    const indexedEnd = await this.metadata.getIndexedEnd(topic.topicId, index);
+    p.logStartOffset = state.logStartOffset;
+    const end = Math.max(indexedEnd, p.logStartOffset);
+    p.nextOffset = end;
+    p.highWatermark = end;
+    p.uploadedEnd = end;
+    return p;
+  }
+
+  private async replay(wal: WriteAheadLog): Promise<void> {
+    let entries = 0;
+    let batches = 0;
+    this.durableLsn = wal.checkpointLsn;
+    const result = await wal.replay(wal.checkpointLsn, (payload, _lsn, endLsn) => {
+      entries++;
+      this.durableLsn = endLsn;
+      const parts = decodeRecordsEntry(payload);
+      if (parts === null) return;
+      for (const part of parts) {
+        const topic = this.topicsById.get(part.topicId);
+        const p = topic?.partitions[part.partition];
+        if (p === undefined) continue; // topic deleted since
+        for (const bytes of splitBatches(part.records).batches) {
+          const base = Number(bytes.readBigInt64BE(0));
+          const last = base + bytes.readInt32BE(23);
+          if (last < p.nextOffset) continue; // already uploaded and indexed
+          if (base !== p.nextOffset) {
+            this.log.error(
+              { topic: p.topicName, partition: p.id, expected: p.nextOffset, found: base },
+              'WAL replay found an offset gap; skipping batch',
+            );
+            continue;
+          }
+          const stored: StoredBatch = {
+            baseOffset: base,
+            lastOffset: last,
+            maxTimestamp: readBatchMaxTimestamp(bytes),
+            bytes: Buffer.from(bytes), // own the bytes: the replay buffer is reused
+          };
+          p.appendAssigned(stored);
+          this.unuploaded += bytes.length;
+          this.hotTotal += bytes.length;
+          batches++;
+        }
+        p.advanceHighWatermark(p.nextOffset);
+      }
+    });
+    if (this.unuploaded > 0) this.oldestPendingAt = Date.now();
+    const { truncated } = wal.recovery;
+    if (truncated !== null) {
+      this.log.warn({ ...truncated }, 'WAL had a torn or corrupt tail; truncated it (those writes were never acknowledged)');
+    }
+    this.log.info({ entries, batches, pendingBytes: this.unuploaded, endLsn: result.endLsn }, 'WAL replayed');
+  }
+
+  // ---- topics ---------------------------------------------------------------------------------
+
+  topic(name: string): TopicState | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  topicById(id: string): TopicState | undefined {
+    return this.topicsById.get(id);
+  }
+
+  topics(): TopicState[] {
+    return [...this.topicsByName.values()];
+  }
+
+  partition(topic: string, index: number): Partition | undefined {
+    return this.topicsByName.get(topic)?.partitions[index];
+  }
+
+  /** Effective value of a topic config: the topic's own, else the broker default. */
+  topicConfig(topic: TopicState, key: string): string | undefined {
+    return topic.configs[key] ?? this.opts.topicDefaults()[key];
+  }
+
+  async createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicState> {
+    const topicId = randomUUID();
+    await this.metadata.createTopic({ name, topicId, partitionCount, configs });
+    const topic: TopicState = { name, topicId, configs: { ...configs }, partitions: [], deleted: false };
+    for (let i = 0; i < partitionCount; i++) topic.partitions.push(new Partition(topic, i));
+    this.topicsByName.set(name, topic);
+    this.topicsById.set(topicId, topic);
+    this.log.info({ topic: name, topicId, partitions: partitionCount }, 'topic created');
+    return topic;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) return;
+    await this.metadata.deleteTopic(name);
+    topic.deleted = true;
+    this.topicsByName.delete(name);
+    this.topicsById.delete(topic.topicId);
+    for (const p of topic.partitions) {
+      const pending = p.unuploadedBytes;
+      this.unuploaded -= pending;
+      this.hotTotal -= p.hotBytes;
+      p.wakeAll();
+    }
+    this.releaseBlocked();
+    this.log.info({ topic: name, topicId: topic.topicId }, 'topic deleted');
+  }
+
+  async createPartitions(name: string, newCount: number): Promise<void> {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) throw new LogStoreError('UNKNOWN_TOPIC', `unknown topic ${name}`);
+    await this.metadata.createPartitions(name, newCount);
+    for (let i = topic.partitions.length; i < newCount; i++) topic.partitions.push(new Partition(topic, i));
+  }
+
+  async alterTopicConfigs(name: string, set: Record<string, string>, remove: string[]): Promise<void> {
+    const topic = this.topicsByName.get(name);
+    if (topic === undefined) throw new LogStoreError('UNKNOWN_TOPIC', `unknown topic ${name}`);
+    await this.metadata.alterTopicConfigs(name, set, remove);
+    for (const k of remove) delete topic.configs[k];
+    Object.assign(topic.configs, set);
+  }
+
+  // ---- produce --------------------------------------------------------------------------------
+
+  /**
+   * Append the record sets of one produce request. Offsets are assigned before this returns its
+   * promise (or, under backpressure, in arrival order once space frees), so callers that call in
+   * request order get offsets in request order.
+   */
+  produce(parts: readonly ProducePart[], timeoutMs: number): Promise<ProducePartResult[]> {
+    if (this.closed) return Promise.resolve(parts.map(() => result(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'broker shutting down')));
+    if (this.blockedProduces.length === 0 && this.unuploaded < this.opts.maxUnuploadedBytes) {
+      return this.appendNow(parts);
+    }
+    // Backpressure: queue in arrival order; fail with a retriable error if the backlog does not clear.
+    return new Promise((resolve) => {
+      const waitMs = Math.min(timeoutMs > 0 ? timeoutMs : this.opts.backpressureTimeoutMs, this.opts.backpressureTimeoutMs);
+      const entry = {
+        run: () => {
+          clearTimeout(entry.timer);
+          resolve(this.appendNow(parts));
+        },
+        fail: () => {
+          resolve(parts.map(() => result(ErrorCode.REQUEST_TIMED_OUT, 'upload backlog full: produce throttled')));
+        },
+        timer: setTimeout(() => {
+          const i = this.blockedProduces.indexOf(entry);
+          if (i >= 0) this.blockedProduces.splice(i, 1);
+          entry.fail();
+          this.releaseBlocked();
+        }, waitMs),
+      };
+      this.blockedProduces.push(entry);
+      this.scheduleUpload(true);
+    });
+  }
+
+  private releaseBlocked(): void {
+    while (this.blockedProduces.length > 0 && this.unuploaded < this.opts.maxUnuploadedBytes) {
+      this.blockedProduces.shift()!.run();
+    }
+  }
+
+  private appendNow(parts: readonly ProducePart[]): Promise<ProducePartResult[]> {
+    const results: ProducePartResult[] = [];
+    const walParts: WalPart[] = [];
+    const touched: { p: Partition; end: number; idx: number }[] = [];
+    const now = Date.now();
+    for (const part of parts) {
+      const p = this.partition(part.topic, part.partition);
+      if (p === undefined) {
+        results.push(result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null));
+        continue;
+      }
+      // Own the bytes when they are a small view of a large socket buffer, so the hot tail's
+      // memory accounting is honest (a 1 KiB batch must not pin a 64 KiB read buffer).
+      const records =
+        part.records !== null && part.records.byteLength * 2 < part.records.buffer.byteLength
+          ? Buffer.from(part.records)
+          : part.records;
+      const checked = this.checkRecords(p, records);
+      if (typeof checked === 'object' && 'errorCode' in checked) {
+        results.push({ ...checked, logStartOffset: p.logStartOffset });
+        continue;
+      }
+      const logAppendTime = this.topicConfig(p.topic, 'message.timestamp.type') === 'LogAppendTime';
+      const baseOffset = p.nextOffset;
+      for (const batch of checked) {
+        if (logAppendTime) setLogAppendTime(batch, now);
+        const base = p.nextOffset;
+        setBaseOffset(batch, base);
+        p.appendAssigned({
+          baseOffset: base,
+          lastOffset: base + batch.readInt32BE(23),
+          maxTimestamp: readBatchMaxTimestamp(batch),
+          bytes: batch,
+        });
+        this.unuploaded += batch.length;
+        this.hotTotal += batch.length;
+      }
+      walParts.push({ topicId: p.topicId, partition: p.id, records: records! });
+      results.push({
+        errorCode: ErrorCode.NONE,
+        baseOffset,
+        logAppendTimeMs: logAppendTime ? now : -1,
+        logStartOffset: p.logStartOffset,
+        errorMessage: null,
+      });
+      touched.push({ p, end: p.nextOffset, idx: results.length - 1 });
+    }
+    if (walParts.length === 0) return Promise.resolve(results);
+    if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
+    const applyDurable = () => {
+      for (const t of touched) t.p.advanceHighWatermark(t.end);
+      this.scheduleUpload();
+      return results;
+    };
+    if (this.wal === null) return Promise.resolve(applyDurable());
+    return this.wal.append(encodeRecordsEntry(walParts)).then(
+      ({ endLsn }) => {
+        if (endLsn > this.durableLsn) this.durableLsn = endLsn;
+        return applyDurable();
+      },
+      (err: unknown) => {
+        // After a failed write/fsync nothing about these offsets is known; the WAL is now failed and
+        // every later produce fails the same way. Operators see one error log line per request.
+        this.log.error({ err }, 'WAL append failed; answering KAFKA_STORAGE_ERROR');
+        for (const t of touched) results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
+        return results;
+      },
+    );
+  }
+
+  /** Validate a partition's record set; returns its batches, or an error result. */
+  private checkRecords(p: Partition, records: Buffer | null): Buffer[] | ProducePartResult {
+    if (records === null || records.length === 0) return result(ErrorCode.INVALID_RECORD, 'empty record set');
+    try {
+      const magic = detectMagic(records);
+      if (magic !== 2) {
+        return result(ErrorCode.UNSUPPORTED_VERSION, `record format v${magic} (MessageSet) is not supported; use magic 2`);
+      }
+      const { batches, partial } = splitBatches(records);
+      if (partial !== null || batches.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'truncated record batch');
+      const maxMessageBytes = Number(this.topicConfig(p.topic, 'max.message.bytes') ?? DEFAULT_MAX_MESSAGE_BYTES);
+      for (const b of batches) {
+        if (b.length > maxMessageBytes) {
+          return result(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.length} bytes exceeds max.message.bytes=${maxMessageBytes}`);
+        }
+        const v = validateBatch(b);
+        if (!v.ok) return result(BATCH_ERROR_KAFKA_CODES[v.errorCode], v.reason);
+      }
+      return batches;
+    } catch (err) {
+      if (isProtocolError(err)) return result(ErrorCode.CORRUPT_MESSAGE, err.message);
+      throw err;
+    }
+  }
+
+  // ---- fetch ----------------------------------------------------------------------------------
+
+  /** Read from `offset`: whole batches, at least one if any is readable, about maxBytes at most. */
+  async read(topic: string, partition: number, offset: number, maxBytes: number): Promise<ReadResult> {
+    const p = this.partition(topic, partition);
+    if (p === undefined) return emptyRead(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+    return this.readPartition(p, offset, maxBytes);
+  }
+
+  async readPartition(p: Partition, offset: number, maxBytes: number): Promise<ReadResult> {
+    const hw = p.highWatermark;
+    if (offset < p.logStartOffset || offset > hw) return emptyRead(ErrorCode.OFFSET_OUT_OF_RANGE, hw, p.logStartOffset);
+    if (offset === hw) return emptyRead(ErrorCode.NONE, hw, p.logStartOffset);
+    const hot = p.readHot(offset, maxBytes, hw);
+    if (hot !== null && hot.chunks.length > 0) {
+      return { errorCode: ErrorCode.NONE, highWatermark: hw, logStartOffset: p.logStartOffset, records: hot.chunks, bytes: hot.bytes };
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let at = offset;
+    while (bytes < maxBytes && at < hw) {
+      const entry = p.findIndexEntry(at);
+      if (entry === undefined) {
+        const more = p.readHot(at, maxBytes - bytes, hw);
+        if (more !== null) {
+          for (const c of more.chunks) {
+            if (chunks.length > 0 && bytes + c.length > maxBytes) break;
+            chunks.push(c);
+            bytes += c.length;
+          }
+        }
+        break;
+      }
+      const range = await this.cache.get(entry.objectKey, entry.byteOffset, entry.byteLength);
+      let pos = 0;
+      while (pos + 12 <= range.length) {
+        const size = range.readInt32BE(pos + 8) + 12;
+        const base = Number(range.readBigInt64BE(pos));
+        const last = base + range.readInt32BE(pos + 23);
+        if (last >= at && last < hw) {
+          if (chunks.length > 0 && bytes + size > maxBytes) return done();
+          chunks.push(range.subarray(pos, pos + size));
+          bytes += size;
+        }
+        pos += size;
+      }
+      at = entry.lastOffset + 1;
+    }
+    return done();
+
+    function done(): ReadResult {
+      return { errorCode: ErrorCode.NONE, highWatermark: hw, logStartOffset: p.logStartOffset, records: chunks, bytes };
+    }
+  }
+
+  /**
+   * Offset of the first record with timestamp ≥ `timestampMs` (ListOffsets by time), with that
+   * record's timestamp; null if none.
+   */
+  async offsetForTimestamp(p: Partition, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const e of p.objectIndex) {
+      if (e.lastOffset < p.logStartOffset || e.maxTimestampMs < timestampMs) continue;
+      const range = await this.cache.get(e.objectKey, e.byteOffset, e.byteLength);
+      const found = await scanForTimestamp(range, timestampMs, p.logStartOffset);
+      if (found !== null) return found;
+    }
+    for (const b of p.hotBatches()) {
+      if (b.lastOffset < p.uploadedEnd || b.maxTimestamp < timestampMs) continue;
+      const found = await scanForTimestamp(b.bytes, timestampMs, p.logStartOffset);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /** Offset and timestamp of the record with the largest timestamp (ListOffsets -3, KIP-734). */
+  async offsetOfMaxTimestamp(p: Partition): Promise<{ offset: number; timestamp: number } | null> {
+    let best: { source: Buffer; ts: number } | null = null;
+    for (const e of p.objectIndex) {
+      if (e.lastOffset < p.logStartOffset) continue;
+      if (best === null || e.maxTimestampMs > best.ts) {
+        best = { source: await this.cache.get(e.objectKey, e.byteOffset, e.byteLength), ts: e.maxTimestampMs };
+      }
+    }
+    for (const b of p.hotBatches()) {
+      if (b.lastOffset < p.uploadedEnd) continue;
+      if (best === null || b.maxTimestamp > best.ts) best = { source: b.bytes, ts: b.maxTimestamp };
+    }
+    if (best === null) return null;
+    return scanForTimestamp(best.source, best.ts, p.logStartOffset);
+  }
+
+  /** DeleteRecords: move the log start forward (never past the high watermark). */
+  async deleteRecords(p: Partition, offset: number): Promise<number> {
+    const target = offset === -1 ? p.highWatermark : offset;
+    if (target > p.highWatermark || target < 0) throw new LogStoreError('OFFSET_OUT_OF_RANGE', 'offset beyond high watermark');
+    if (target > p.logStartOffset) await this.setLogStart(p, target);
+    return p.logStartOffset;
+  }
+
+  private async setLogStart(p: Partition, offset: number): Promise<void> {
+    await this.metadata.advanceLogStartOffset(p.topicId, p.id, offset);
+    p.logStartOffset = Math.max(p.logStartOffset, offset);
+    const keep = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
+    if (keep.length !== p.objectIndex.length) {
+      await this.metadata.deleteIndexEntriesBelow(p.topicId, p.id, p.logStartOffset);
+      p.objectIndex = keep;
+    }
+  }
+
+  // ---- upload ---------------------------------------------------------------------------------
+
+  private scheduleUpload(force = false): void {
+    if (this.closed || this.uploading !== null) return;
+    if (this.unuploaded === 0) return;
+    const age = Date.now() - this.oldestPendingAt;
+    if (force || this.unuploaded >= this.opts.uploadTargetBytes || age >= this.opts.uploadMaxAgeMs) {
+      if (this.uploadTimer !== null) {
+        clearTimeout(this.uploadTimer);
+        this.uploadTimer = null;
+      }
+      this.uploading = this.uploadOnce()
+        .catch((err: unknown) => {
+          this.stats.uploadFailures++;
+          this.log.warn({ err }, 'upload failed; will retry');
+          return new Promise<void>((r) => setTimeout(r, 500).unref());
+        })
+        .finally(() => {
+          this.uploading = null;
+          this.scheduleUpload();
+        });
+      return;
+    }
+    if (this.uploadTimer === null) {
+      this.uploadTimer = setTimeout(() => {
+        this.uploadTimer = null;
+        this.scheduleUpload();
+      }, this.opts.uploadMaxAgeMs - age);
+      this.uploadTimer.unref();
+    }
+  }
+
+  /** Upload every durable, not-yet-uploaded batch as one object; commit its index; checkpoint. */
+  private async uploadOnce(): Promise<void> {
+    const started = performance.now();
+    const checkpointLsn = this.durableLsn;
+    const chunks: Buffer[] = [];
+    const plan: { p: Partition; entry: Mutable<IndexEntry>; firstChunk: number; lastChunk: number }[] = [];
+    let size = 0;
+    for (const topic of this.topicsByName.values()) {
+      for (const p of topic.partitions) {
+        let entry: Mutable<IndexEntry> | null = null;
+        const firstChunk = chunks.length;
+        for (const b of p.pendingUpload(p.highWatermark)) {
+          if (entry === null) {
+            entry = {
+              topicId: p.topicId,
+              partition: p.id,
+              baseOffset: b.baseOffset,
+              lastOffset: b.lastOffset,
+              byteOffset: size,
+              byteLength: 0,
+              maxTimestampMs: b.maxTimestamp,
+              batchCount: 0,
+            };
+          }
+          entry.lastOffset = b.lastOffset;
+          entry.byteLength += b.bytes.length;
+          entry.batchCount++;
+          if (b.maxTimestamp > entry.maxTimestampMs) entry.maxTimestampMs = b.maxTimestamp;
+          chunks.push(b.bytes);
+          size += b.bytes.length;
+        }
+        if (entry !== null) plan.push({ p, entry, firstChunk, lastChunk: chunks.length });
+      }
+    }
+    if (plan.length === 0) {
+      if (this.wal !== null && checkpointLsn > 0) await this.wal.checkpoint(checkpointLsn);
+      this.oldestPendingAt = this.unuploaded > 0 ? Date.now() : 0;
+      return;
+    }
+    const key = objectKey();
+    await this.objects.put(key, chunks);
+    const live = plan.filter((x) => !x.p.topic.deleted);
+    await this.metadata.commitObject({ key, sizeBytes: size, createdAtMs: Date.now(), entries: live.map((x) => x.entry) });
+    for (const x of live) {
+      const entry: LocatedIndexEntry = { ...x.entry, objectKey: key };
+      x.p.objectIndex.push(entry);
+      x.p.uploadedEnd = entry.lastOffset + 1;
+      this.unuploaded -= entry.byteLength;
+    }
+    this.stats.objectsUploaded++;
+    this.stats.bytesUploaded += size;
+    this.oldestPendingAt = this.unuploaded > 0 ? Date.now() : 0;
+    if (this.wal !== null) await this.wal.checkpoint(checkpointLsn);
+    this.evictHot();
+    this.releaseBlocked();
+    this.observer.onUpload?.(size, performance.now() - started);
+  }
+
+  private evictHot(): void {
+    if (this.hotTotal <= this.opts.hotTailMaxBytes) return;
+    const partitions = this.topics().flatMap((t) => t.partitions);
+    const perPartition = Math.floor(this.opts.hotTailMaxBytes / Math.max(1, partitions.length));
+    for (const p of partitions) {
+      this.hotTotal -= p.evictUploaded(perPartition);
+      if (this.hotTotal <= this.opts.hotTailMaxBytes) break;
+    }
+  }
+
+  // ---- retention ------------------------------------------------------------------------------
+
+  /** Apply retention.ms / retention.bytes to uploaded data; delete objects nothing references. */
+  async runRetention(now = Date.now()): Promise<void> {
+    for (const topic of this.topics()) {
+      const retentionMs = Number(this.topicConfig(topic, 'retention.ms') ?? -1);
+      const retentionBytes = Number(this.topicConfig(topic, 'retention.bytes') ?? -1);
+      for (const p of topic.partitions) {
+        let newStart = p.logStartOffset;
+        const live = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
+        if (retentionMs >= 0) {
+          for (const e of live) {
+            if (e.maxTimestampMs >= now - retentionMs) break;
+            newStart = Math.max(newStart, e.lastOffset + 1);
+          }
+        }
+        if (retentionBytes >= 0) {
+          let total = live.reduce((n, e) => n + e.byteLength, 0) + p.unuploadedBytes;
+          for (const e of live) {
+            if (total - e.byteLength < retentionBytes) break;
+            total -= e.byteLength;
+            newStart = Math.max(newStart, e.lastOffset + 1);
+          }
+        }
+        if (newStart > p.logStartOffset) {
+          await this.setLogStart(p, newStart);
+          this.log.info({ topic: topic.name, partition: p.id, logStartOffset: newStart }, 'retention advanced log start');
+        }
+      }
+    }
+    await this.sweepObjects();
+  }
+
+  /** Delete objects no index entry references any more (retention, deleted topics). */
+  async sweepObjects(): Promise<number> {
+    const keys = (await this.metadata.listUnreferencedObjects()).map((o) => o.key);
+    if (keys.length === 0) return 0;
+    await this.objects.delete(keys);
+    await this.metadata.deleteObjectRecords(keys);
+    this.cache.invalidate(keys);
+    return keys.length;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  get statsSnapshot(): LogStoreStats {
+    return {
+      unuploadedBytes: this.unuploaded,
+      hotBytes: this.hotTotal,
+      uploadLagMs: this.oldestPendingAt === 0 ? 0 : Date.now() - this.oldestPendingAt,
+      objectsUploaded: this.stats.objectsUploaded,
+      bytesUploaded: this.stats.bytesUploaded,
+      uploadFailures: this.stats.uploadFailures,
+      walBytes: this.wal?.sizeBytes ?? 0,
+    };
+  }
+
+  /** Upload everything durable now (tests, graceful shutdown). */
+  async flush(): Promise<void> {
+    while (this.uploading !== null) await this.uploading;
+    if (this.unuploaded > 0) {
+      this.scheduleUpload(true);
+      while (this.uploading !== null) await this.uploading;
+    }
+  }
+
+  /** Stop timers, fail queued produces, wake long polls. The WAL is closed by its owner. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.uploadTimer !== null) clearTimeout(this.uploadTimer);
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    for (const b of this.blockedProduces.splice(0)) {
+      clearTimeout(b.timer);
+      b.fail();
+    }
+    for (const t of this.topics()) for (const p of t.partitions) p.wakeAll();
+    while (this.uploading !== null) await this.uploading.catch(() => undefined);
+  }
+}
+
+function result(errorCode: number, errorMessage: string | null): ProducePartResult {
+  return { errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage };
+}
+
+function emptyRead(errorCode: number, highWatermark: number, logStartOffset: number): ReadResult {
+  return { errorCode, highWatermark, logStartOffset, records: [], bytes: 0 };
+}
+
+/** Object keys: a hashed prefix (spreads S3 request load) + time + randomness, never reused. */
+function objectKey(): string {
+  const rnd = randomBytes(8).toString('hex');
+  return `data/${rnd.slice(0, 2)}/${Date.now().toString(36)}-${rnd}.kbatch`;
+}
+
+async function scanForTimestamp(
+  batches: Buffer,
+  timestampMs: number,
+  minOffset: number,
+): Promise<{ offset: number; timestamp: number } | null> {
+  for (const b of splitBatches(batches).batches) {
+    if (readBatchMaxTimestamp(b) < timestampMs) continue;
+    for (const r of iterateRecords(b, { maxDecompressedBytes: 256 * 1024 * 1024 })) {
+      const offset = Number(r.offset);
+      if (offset < minOffset) continue;
+      const ts = Number(r.timestamp);
+      if (ts >= timestampMs) return { offset, timestamp: ts };
+    }
+  }
+  return null;
+}
+
+export { LogStoreError };

@@ -1,0 +1,222 @@
+/**
+ * One client connection: Kafka framing, pipelined requests answered strictly in order, limits and
+ * backpressure.
+ *
+ *   stream := { size INT32, frame[size] }*        (size excludes its own 4 bytes)
+ *
+ * Invariants
+ * - Requests are dispatched synchronously in arrival order, so handlers that act before their first
+ *   `await` (Produce assigns offsets there) see requests in the order the client sent them.
+ * - Responses are written in request order, whatever order handlers finish in. A request without a
+ *   response (Produce acks=0) just frees its slot.
+ * - A frame larger than `maxRequestBytes` (or with a negative size) closes the connection before a
+ *   single byte of it is buffered beyond what the socket already delivered.
+ * - Reading pauses while the socket's write buffer is over its high-water mark or too many requests
+ *   are in flight, and resumes on 'drain' / completion: a slow reader cannot make us buffer without
+ *   bound.
+ * - Nothing a client sends can throw out of this class: protocol errors close this connection only.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ConnectionInfo } from '../handlers/handler.js';
+
+export interface ConnectionLimits {
+  maxRequestBytes: number;
+  idleTimeoutMs: number;
+  maxInFlightRequests: number;
+}
+
+/** What the connection needs from the dispatcher. */
+export interface FrameDispatcher {
+  /**
+   * Handle one frame. Returns response chunks (size prefix included), null for "no response", or
+   * throws CloseConnection to drop the connection after logging.
+   */
+  dispatch(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null>;
+}
+
+export class CloseConnection extends Error {
+  override readonly name = 'CloseConnection';
+}
+
+interface Slot {
+  done: boolean;
+  chunks: Buffer[] | null;
+}
+
+let nextConnectionId = 1;
+
+export class Connection implements ConnectionInfo {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly state = new Map<string, unknown>();
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly slots: Slot[] = [];
+  private inFlight = 0;
+  private closed = false;
+  private pausedForWrite = false;
+  private pausedForInFlight = false;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly dispatcher: FrameDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+    private readonly onClose: (conn: Connection) => void,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle timeout'));
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.pausedForWrite = false;
+      this.maybeResume();
+    });
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close(null));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (!this.closed && this.pendingBytes >= 4) {
+      const size = this.peekSize();
+      if (size < 0 || size > this.limits.maxRequestBytes) {
+        this.close(`request size ${size} outside [0, ${this.limits.maxRequestBytes}] (socket.request.max.bytes)`);
+        return;
+      }
+      if (this.pendingBytes < 4 + size) return;
+      const frame = this.take(4 + size).subarray(4);
+      this.handleFrame(frame);
+    }
+  }
+
+  private peekSize(): number {
+    const first = this.pending[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const head = Buffer.concat(this.pending, Math.min(this.pendingBytes, 4));
+    return head.readInt32BE(0);
+  }
+
+  /** Remove `n` bytes from the front of the pending chunks, zero-copy when they sit in one chunk. */
+  private take(n: number): Buffer {
+    const first = this.pending[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.pending.shift();
+      else this.pending[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.pending[0]!;
+        const want = n - filled;
+        if (c.length <= want) {
+          c.copy(out, filled);
+          filled += c.length;
+          this.pending.shift();
+        } else {
+          c.copy(out, filled, 0, want);
+          this.pending[0] = c.subarray(want);
+          filled += want;
+        }
+      }
+    }
+    this.pendingBytes -= n;
+    return out;
+  }
+
+  private handleFrame(frame: Buffer): void {
+    const slot: Slot = { done: false, chunks: null };
+    this.slots.push(slot);
+    this.inFlight++;
+    if (this.inFlight >= this.limits.maxInFlightRequests && !this.pausedForInFlight) {
+      this.pausedForInFlight = true;
+      this.socket.pause();
+    }
+    let result: Promise<Buffer[] | null>;
+    try {
+      result = this.dispatcher.dispatch(frame, this);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    result.then(
+      (chunks) => {
+        slot.done = true;
+        slot.chunks = chunks;
+        this.inFlight--;
+        this.flush();
+        this.maybeResume();
+      },
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  private failed(err: unknown): void {
+    if (err instanceof CloseConnection) this.close(err.message);
+    else {
+      this.log.error({ err, conn: this.id }, 'unexpected error while dispatching; closing connection');
+      this.close('internal error');
+    }
+  }
+
+  private flush(): void {
+    if (this.closed) return;
+    let corked = false;
+    while (this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!;
+      if (slot.chunks === null) continue;
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      for (const c of slot.chunks) {
+        this.bytesOut += c.length;
+        if (!this.socket.write(c)) this.pausedForWrite = true;
+      }
+    }
+    if (corked) this.socket.uncork();
+    if (this.pausedForWrite) this.socket.pause();
+  }
+
+  private maybeResume(): void {
+    if (this.closed) return;
+    if (this.pausedForInFlight && this.inFlight < this.limits.maxInFlightRequests) this.pausedForInFlight = false;
+    if (!this.pausedForWrite && !this.pausedForInFlight && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Close this connection; `reason` null means the peer closed it. Logs one line. */
+  close(reason: string | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason !== null) this.log.warn({ conn: this.id, remote: this.remoteAddress, reason }, 'closing connection');
+    else this.log.debug({ conn: this.id, remote: this.remoteAddress }, 'connection closed by peer');
+    this.socket.destroy();
+    this.pending.length = 0;
+    this.slots.length = 0;
+    this.onClose(this);
+  }
+
+  /** Graceful end: stop reading, let in-flight responses go out (bounded by `timeoutMs`), then close. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.socket.pause();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && this.slots.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (!this.closed) {
+      this.closed = true;
+      this.socket.end();
+      this.onClose(this);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The Kafka listener: accepts TCP connections and hands each to a Connection. Owns the set of live
+ * connections so shutdown can stop accepting, let in-flight requests finish, and close the rest.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Connection, type ConnectionLimits, type FrameDispatcher } from './connection.js';
+
+export interface ListenerEvents {
+  onConnectionOpened?(conn: Connection): void;
+  onConnectionClosed?(conn: Connection): void;
+}
+
+export class KafkaListener {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+
+  constructor(
+    private readonly dispatcher: FrameDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+    private readonly events: ListenerEvents = {},
+  ) {
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: Socket): void {
+    const conn = new Connection(socket, this.dispatcher, this.limits, this.log, (c) => {
+      this.connections.delete(c);
+      this.events.onConnectionClosed?.(c);
+    });
+    this.connections.add(conn);
+    this.log.debug({ conn: conn.id, remote: conn.remoteAddress }, 'connection opened');
+    this.events.onConnectionOpened?.(conn);
+  }
+
+  /** Listen; resolves with the bound address (port 0 → a free port). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        if (addr === null || typeof addr === 'string') reject(new Error('listener has no TCP address'));
+        else resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /** Stop accepting, give in-flight requests `graceMs` to be answered, then close every connection. */
+  async close(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.connections].map((c) => c.drain(graceMs)));
+    await closed;
+  }
+}
