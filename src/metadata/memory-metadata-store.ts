@@ -222,7 +222,9 @@ export class MemoryMetadataStore implements MetadataStore {
   async listPartitionStates(topicId?: string): Promise<PartitionState[]> {
     this.#assertOpen();
     if (topicId !== undefined) checkName(topicId, 'topicId');
-    const rows = [...this.#partitions.values()].filter((row) => topicId === undefined || row.topicId === topicId);
+    const rows = [...this.#partitions.values()].filter(
+      (row) => topicId === undefined || row.topicId === topicId,
+    );
     rows.sort((a, b) => compareStrings(a.topicId, b.topicId) || a.partition - b.partition);
     return rows.map(stateOf);
   }
@@ -319,7 +321,11 @@ export class MemoryMetadataStore implements MetadataStore {
     return leadingExpired(row.entries.slice(start, start + maxEntries), olderThanMs).map((e) => ({ ...e }));
   }
 
-  async deleteIndexEntriesBelow(topicId: string, partition: number, offset: number): Promise<IndexTrimResult> {
+  async deleteIndexEntriesBelow(
+    topicId: string,
+    partition: number,
+    offset: number,
+  ): Promise<IndexTrimResult> {
     this.#assertOpen();
     const row = this.#requirePartition(topicId, partition);
     checkInteger(offset, 'offset');
@@ -385,7 +391,10 @@ export class MemoryMetadataStore implements MetadataStore {
     const checked = checkOffsetCommits(groupId, offsets);
     if (checked.length === 0) return;
     let group = this.#offsets.get(groupId);
-    if (group === undefined) this.#offsets.set(groupId, (group = new Map()));
+    if (group === undefined) {
+      group = new Map();
+      this.#offsets.set(groupId, group);
+    }
     for (const o of checked) group.set(partitionKey(o.topic, o.partition), o);
   }
 

@@ -236,7 +236,11 @@ export interface MetadataStore {
    * The first entry (by offset) at or above the log start offset whose maxTimestampMs >=
    * timestampMs, or null. The caller scans its batches for the exact offset (ListOffsets).
    */
-  findOffsetByTimestamp(topicId: string, partition: number, timestampMs: number): Promise<LocatedIndexEntry | null>;
+  findOffsetByTimestamp(
+    topicId: string,
+    partition: number,
+    timestampMs: number,
+  ): Promise<LocatedIndexEntry | null>;
   /**
    * Time retention: the leading run (from the log start offset, ascending, at most `maxEntries`)
    * of entries whose maxTimestampMs < olderThanMs. Stops at the first newer entry, as Kafka never

@@ -15,10 +15,16 @@ import { MemoryMetadataStore } from './memory-metadata-store.js';
 import { type MetadataStore, MetadataStoreError, type MetadataStoreOptions } from './metadata-store.js';
 import { SqliteMetadataStore } from './sqlite-metadata-store.js';
 
-export async function openMetadataStore(url: string, options: MetadataStoreOptions = {}): Promise<MetadataStore> {
+export async function openMetadataStore(
+  url: string,
+  options: MetadataStoreOptions = {},
+): Promise<MetadataStore> {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url);
   if (match === null) {
-    throw new MetadataStoreError('INVALID_URL', `metadata store URL ${JSON.stringify(url)} is not scheme://location`);
+    throw new MetadataStoreError(
+      'INVALID_URL',
+      `metadata store URL ${JSON.stringify(url)} is not scheme://location`,
+    );
   }
   const scheme = match[1]!.toLowerCase();
   const rest = match[2]!;
@@ -33,7 +39,9 @@ export async function openMetadataStore(url: string, options: MetadataStoreOptio
       try {
         path = decodeURIComponent(rest);
       } catch (err) {
-        throw new MetadataStoreError('INVALID_URL', `${url} has a malformed percent-encoding`, { cause: err });
+        throw new MetadataStoreError('INVALID_URL', `${url} has a malformed percent-encoding`, {
+          cause: err,
+        });
       }
       if (path === '') throw new MetadataStoreError('INVALID_URL', `${url} names no database file`);
       if (path === ':memory:') return SqliteMetadataStore.open(':memory:', options);

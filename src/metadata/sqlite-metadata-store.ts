@@ -125,9 +125,13 @@ export class SqliteMetadataStore implements MetadataStore {
       db?.close();
       if (err instanceof MetadataStoreError) throw err;
       const detail = err instanceof Error ? `: ${err.message}` : '';
-      throw new MetadataStoreError('METADATA_STORE_UNAVAILABLE', `cannot open SQLite metadata store ${path}${detail}`, {
-        cause: err,
-      });
+      throw new MetadataStoreError(
+        'METADATA_STORE_UNAVAILABLE',
+        `cannot open SQLite metadata store ${path}${detail}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -194,7 +198,10 @@ export class SqliteMetadataStore implements MetadataStore {
       const configsById = new Map<string, Record<string, string>>();
       for (const c of this.#sql.selectAllTopicConfigs.all() as Required<ConfigRow>[]) {
         let configs = configsById.get(c.topic_id);
-        if (configs === undefined) configsById.set(c.topic_id, (configs = {}));
+        if (configs === undefined) {
+          configs = {};
+          configsById.set(c.topic_id, configs);
+        }
         configs[c.name] = c.value;
       }
       return (this.#sql.selectAllTopics.all() as TopicRow[]).map((row) =>
@@ -240,7 +247,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#write(() => {
       const row = this.#requireTopic(name);
       for (const key of changes.deleteKeys) this.#sql.deleteTopicConfig.run(row.topic_id, key);
-      for (const [key, value] of Object.entries(changes.set)) this.#sql.upsertTopicConfig.run(row.topic_id, key, value);
+      for (const [key, value] of Object.entries(changes.set))
+        this.#sql.upsertTopicConfig.run(row.topic_id, key, value);
       return this.#topicRecord(row);
     });
   }
@@ -289,7 +297,8 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       for (const part of plan.partitions) {
         const row = this.#requirePartition(part.topicId, part.partition);
-        if (row.indexed_end_offset !== part.firstOffset) throw notContiguous(plan, part, row.indexed_end_offset);
+        if (row.indexed_end_offset !== part.firstOffset)
+          throw notContiguous(plan, part, row.indexed_end_offset);
       }
       for (const part of plan.partitions) {
         for (const e of part.entries) {
@@ -315,7 +324,13 @@ export class SqliteMetadataStore implements MetadataStore {
         );
         if (changes !== 1) throw notContiguous(plan, part, -1); // unreachable: checked above, same transaction
       }
-      this.#sql.insertObject.run(plan.key, plan.sizeBytes, plan.createdAtMs, plan.fingerprint, plan.entryCount);
+      this.#sql.insertObject.run(
+        plan.key,
+        plan.sizeBytes,
+        plan.createdAtMs,
+        plan.fingerprint,
+        plan.entryCount,
+      );
       return { alreadyCommitted: false };
     });
   }
@@ -377,7 +392,11 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteIndexEntriesBelow(topicId: string, partition: number, offset: number): Promise<IndexTrimResult> {
+  async deleteIndexEntriesBelow(
+    topicId: string,
+    partition: number,
+    offset: number,
+  ): Promise<IndexTrimResult> {
     checkInteger(offset, 'offset');
     return this.#write(() => {
       const state = this.#requirePartition(topicId, partition);
@@ -385,8 +404,11 @@ export class SqliteMetadataStore implements MetadataStore {
       if (logStartOffset !== state.log_start_offset) {
         this.#sql.advanceLogStartOffset.get(logStartOffset, topicId, partition);
       }
-      const byObject = this.#sql.countEntriesBelowByObject.all(topicId, partition, logStartOffset) as
-        ObjectEntryCountRow[];
+      const byObject = this.#sql.countEntriesBelowByObject.all(
+        topicId,
+        partition,
+        logStartOffset,
+      ) as ObjectEntryCountRow[];
       let deletedEntryCount = 0;
       let deletedBytes = 0;
       for (const group of byObject) {
@@ -430,7 +452,9 @@ export class SqliteMetadataStore implements MetadataStore {
   async allocateProducerIdBlock(size: number): Promise<number> {
     checkInteger(size, 'size', 1);
     return this.#write(() => {
-      const { next_producer_id: first } = this.#sql.selectNextProducerId.get() as { next_producer_id: number };
+      const { next_producer_id: first } = this.#sql.selectNextProducerId.get() as {
+        next_producer_id: number;
+      };
       if (first + size > Number.MAX_SAFE_INTEGER) throw invalid('producer id space exhausted');
       this.#sql.advanceNextProducerId.get(size);
       return first;
@@ -464,7 +488,8 @@ export class SqliteMetadataStore implements MetadataStore {
     checkName(groupId, 'groupId');
     const filter = checkFetchTopics(topics);
     return this.#read(() => {
-      if (filter === undefined) return (this.#sql.selectGroupOffsets.all(groupId) as OffsetRow[]).map(offsetFromRow);
+      if (filter === undefined)
+        return (this.#sql.selectGroupOffsets.all(groupId) as OffsetRow[]).map(offsetFromRow);
       const found = new Map<string, CommittedOffset>();
       for (const t of filter) {
         const rows =
@@ -475,7 +500,9 @@ export class SqliteMetadataStore implements MetadataStore {
                 .filter((row): row is OffsetRow => row !== undefined);
         for (const row of rows) found.set(partitionKey(row.topic, row.partition_index), offsetFromRow(row));
       }
-      return [...found.values()].sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
+      return [...found.values()].sort(
+        (a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition,
+      );
     });
   }
 
@@ -484,13 +511,16 @@ export class SqliteMetadataStore implements MetadataStore {
     const refs = checkPartitionRefs(partitions);
     return this.#write(() => {
       let deleted = 0;
-      for (const ref of refs) deleted += this.#sql.deleteOffset.run(groupId, ref.topic, ref.partition).changes;
+      for (const ref of refs)
+        deleted += this.#sql.deleteOffset.run(groupId, ref.topic, ref.partition).changes;
       return deleted;
     });
   }
 
   async listGroupsWithOffsets(): Promise<string[]> {
-    return this.#read(() => (this.#sql.selectGroupsWithOffsets.all() as { group_id: string }[]).map((r) => r.group_id));
+    return this.#read(() =>
+      (this.#sql.selectGroupsWithOffsets.all() as { group_id: string }[]).map((r) => r.group_id),
+    );
   }
 
   // Group records ------------------------------------------------------------------------------
@@ -522,7 +552,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listGroups(): Promise<string[]> {
-    return this.#read(() => (this.#sql.selectGroupIds.all() as { group_id: string }[]).map((r) => r.group_id));
+    return this.#read(() =>
+      (this.#sql.selectGroupIds.all() as { group_id: string }[]).map((r) => r.group_id),
+    );
   }
 
   async deleteGroup(groupId: string): Promise<boolean> {

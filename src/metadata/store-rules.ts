@@ -164,7 +164,10 @@ export function planObjectCommit(commit: ObjectCommit): ObjectCommitPlan {
     const entry = checkIndexEntry(raw, key, sizeBytes);
     const id = partitionKey(entry.topicId, entry.partition);
     let list = byPartition.get(id);
-    if (list === undefined) byPartition.set(id, (list = []));
+    if (list === undefined) {
+      list = [];
+      byPartition.set(id, list);
+    }
     list.push(entry);
   }
   const partitions: PartitionCommitPlan[] = [];
@@ -269,7 +272,10 @@ export function compareStrings(a: string, b: string): number {
 }
 
 /** The leading run of `entries` (ascending) whose maxTimestampMs < olderThanMs. */
-export function leadingExpired(entries: readonly LocatedIndexEntry[], olderThanMs: number): LocatedIndexEntry[] {
+export function leadingExpired(
+  entries: readonly LocatedIndexEntry[],
+  olderThanMs: number,
+): LocatedIndexEntry[] {
   const out: LocatedIndexEntry[] = [];
   for (const entry of entries) {
     if (entry.maxTimestampMs >= olderThanMs) break;
@@ -299,13 +305,17 @@ export function checkKeyList(keys: unknown, what: string): string[] {
 // Groups
 
 /** Validated offsets, one per (topic, partition), the last duplicate winning, in input order. */
-export function checkOffsetCommits(groupId: string, offsets: readonly OffsetCommitEntry[]): OffsetCommitEntry[] {
+export function checkOffsetCommits(
+  groupId: string,
+  offsets: readonly OffsetCommitEntry[],
+): OffsetCommitEntry[] {
   checkName(groupId, 'groupId');
   if (!Array.isArray(offsets)) throw invalid('offsets must be an array');
   const byPartition = new Map<string, OffsetCommitEntry>();
   for (const o of offsets as readonly OffsetCommitEntry[]) {
     if (typeof o !== 'object' || o === null) throw invalid('an offset commit is not an object');
-    if (o.metadata !== null && typeof o.metadata !== 'string') throw invalid('offset metadata must be a string or null');
+    if (o.metadata !== null && typeof o.metadata !== 'string')
+      throw invalid('offset metadata must be a string or null');
     const checked: OffsetCommitEntry = {
       topic: checkName(o.topic, 'topic'),
       partition: checkPartition(o.partition),
@@ -321,7 +331,9 @@ export function checkOffsetCommits(groupId: string, offsets: readonly OffsetComm
   return [...byPartition.values()];
 }
 
-export function checkFetchTopics(topics: readonly OffsetFetchTopic[] | undefined): OffsetFetchTopic[] | undefined {
+export function checkFetchTopics(
+  topics: readonly OffsetFetchTopic[] | undefined,
+): OffsetFetchTopic[] | undefined {
   if (topics === undefined) return undefined;
   if (!Array.isArray(topics)) throw invalid('topics must be an array');
   return (topics as readonly OffsetFetchTopic[]).map((t) => {
@@ -369,7 +381,10 @@ export function topicNotFound(name: string): MetadataStoreError {
 }
 
 export function unknownPartition(topicId: string, partition: number): MetadataStoreError {
-  return new MetadataStoreError('UNKNOWN_TOPIC_OR_PARTITION', `no partition ${partition} of topic id ${topicId}`);
+  return new MetadataStoreError(
+    'UNKNOWN_TOPIC_OR_PARTITION',
+    `no partition ${partition} of topic id ${topicId}`,
+  );
 }
 
 export function closedError(): MetadataStoreError {

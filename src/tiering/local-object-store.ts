@@ -138,7 +138,10 @@ export class LocalObjectStore implements ObjectStore {
         while (filled < length) {
           const { bytesRead } = await fh.read(out, filled, length - filled, start + filled);
           if (bytesRead === 0) {
-            throw new ObjectStoreError('OBJECT_STORE_UNAVAILABLE', `${key} ended early: the file was changed`);
+            throw new ObjectStoreError(
+              'OBJECT_STORE_UNAVAILABLE',
+              `${key} ended early: the file was changed`,
+            );
           }
           filled += bytesRead;
         }
@@ -299,7 +302,8 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   #track<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new ObjectStoreError('OBJECT_STORE_CLOSED', 'object store is closed'));
+    if (this.#closed)
+      return Promise.reject(new ObjectStoreError('OBJECT_STORE_CLOSED', 'object store is closed'));
     const promise = operation();
     this.#inFlight.add(promise);
     const forget = () => this.#inFlight.delete(promise);

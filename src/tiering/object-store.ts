@@ -114,7 +114,10 @@ export function assertValidObjectKey(key: string): void {
     throw new ObjectStoreError('INVALID_KEY', `object key must be 1..${MAX_OBJECT_KEY_LENGTH} characters`);
   }
   if (!KEY_CHARS.test(key)) {
-    throw new ObjectStoreError('INVALID_KEY', `object key ${JSON.stringify(key)} has a character outside the key set`);
+    throw new ObjectStoreError(
+      'INVALID_KEY',
+      `object key ${JSON.stringify(key)} has a character outside the key set`,
+    );
   }
   for (const segment of key.split('/')) {
     if (
@@ -136,7 +139,10 @@ export function assertValidObjectKey(key: string): void {
  */
 export function assertValidListPrefix(prefix: string): void {
   if (typeof prefix !== 'string' || prefix.length > MAX_OBJECT_KEY_LENGTH || !KEY_CHARS.test(prefix)) {
-    throw new ObjectStoreError('INVALID_KEY', `list prefix ${JSON.stringify(prefix)} is not a valid key prefix`);
+    throw new ObjectStoreError(
+      'INVALID_KEY',
+      `list prefix ${JSON.stringify(prefix)} is not a valid key prefix`,
+    );
   }
 }
 
@@ -158,7 +164,10 @@ export function isValidKeySegment(segment: string): boolean {
 export function assertRangeWithin(key: string, range: ByteRange, sizeBytes: number): void {
   const { start, length } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0) {
-    throw new ObjectStoreError('INVALID_RANGE', `range start=${start} length=${length} is not two integers >= 0`);
+    throw new ObjectStoreError(
+      'INVALID_RANGE',
+      `range start=${start} length=${length} is not two integers >= 0`,
+    );
   }
   if (start + length > sizeBytes) {
     throw new ObjectStoreError(

@@ -18,7 +18,10 @@ import { type ObjectStore, ObjectStoreError } from './object-store.js';
 export async function openObjectStore(url: string): Promise<ObjectStore> {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url);
   if (match === null) {
-    throw new ObjectStoreError('INVALID_URL', `object store URL ${JSON.stringify(url)} is not scheme://location`);
+    throw new ObjectStoreError(
+      'INVALID_URL',
+      `object store URL ${JSON.stringify(url)} is not scheme://location`,
+    );
   }
   const scheme = match[1]!.toLowerCase();
   const rest = match[2]!;
@@ -30,7 +33,11 @@ export async function openObjectStore(url: string): Promise<ObjectStore> {
       let fsync = true;
       for (const [name, value] of params) {
         if (name === 'fsync' && (value === 'true' || value === 'false')) fsync = value === 'true';
-        else throw new ObjectStoreError('INVALID_URL', `unknown or invalid parameter ${name}=${value} in ${url}`);
+        else
+          throw new ObjectStoreError(
+            'INVALID_URL',
+            `unknown or invalid parameter ${name}=${value} in ${url}`,
+          );
       }
       if (path === '') throw new ObjectStoreError('INVALID_URL', `${url} names no directory`);
       const dir = isAbsolute(path) ? path : resolve(process.cwd(), path);

@@ -116,7 +116,10 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
  * Bring `db` up to the newest migration. Returns the versions applied by this call.
  * Runs each migration in an IMMEDIATE transaction, so two processes racing to migrate serialize.
  */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[] = SQLITE_MIGRATIONS,
+): number[] {
   db.exec(`
     CREATE TABLE IF NOT EXISTS schema_migrations (
       version       INTEGER PRIMARY KEY,

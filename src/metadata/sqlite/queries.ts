@@ -8,7 +8,8 @@
 export const SQL = {
   // meta
   selectMeta: 'SELECT value FROM meta WHERE key = ?',
-  upsertMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  upsertMeta:
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   insertMetaIfAbsent: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
 
   // topics
@@ -67,7 +68,8 @@ export const SQL = {
   countEntriesBelowByObject:
     'SELECT object_key, COUNT(*) AS entry_count, SUM(byte_length) AS bytes FROM index_entries ' +
     'WHERE topic_id = ? AND partition_index = ? AND last_offset < ? GROUP BY object_key',
-  deleteEntriesBelow: 'DELETE FROM index_entries WHERE topic_id = ? AND partition_index = ? AND last_offset < ?',
+  deleteEntriesBelow:
+    'DELETE FROM index_entries WHERE topic_id = ? AND partition_index = ? AND last_offset < ?',
   countEntriesOfTopicByObject:
     'SELECT object_key, COUNT(*) AS entry_count, SUM(byte_length) AS bytes FROM index_entries ' +
     'WHERE topic_id = ? GROUP BY object_key',
