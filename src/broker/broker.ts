@@ -24,6 +24,7 @@ import type { ObjectStore } from '../tiering/object-store.js';
 import { openObjectStore } from '../tiering/open-object-store.js';
 import { StreamhouseError } from '../errors.js';
 import type { ApiVersionRange, BrokerContext } from './context.js';
+import { ProducerIdManager } from '../coordinators/producer-ids.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { topicConfigDefaults } from './topic-defaults.js';
 
@@ -144,6 +145,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       log: openedLog,
       metadata,
       logger,
+      producerIds: new ProducerIdManager(metadata),
       apiVersions: (): ApiVersionRange[] => dispatcher?.apiVersionsList() ?? [],
     };
     dispatcher = new Dispatcher(HANDLERS, context, logger, metrics);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig, HostPort } from '../config/broker-config.js';
 import type { LogStore } from '../log/log-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ProducerIdManager } from '../coordinators/producer-ids.js';
 
 export interface ApiVersionRange {
   apiKey: number;
@@ -22,6 +23,8 @@ export interface BrokerContext {
   readonly log: LogStore;
   readonly metadata: MetadataStore;
   readonly logger: Logger;
+  /** Producer id allocation and transactional-id epochs (InitProducerId). */
+  readonly producerIds: ProducerIdManager;
   /** The advertised API ranges, derived from the handler registry. */
   apiVersions(): ApiVersionRange[];
 }

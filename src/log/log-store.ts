@@ -22,8 +22,13 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { isProtocolError } from '../../protocol/primitives/errors.js';
 import {
+  BASE_SEQUENCE_POS,
   BATCH_ERROR_KAFKA_CODES,
+  LAST_OFFSET_DELTA_POS,
+  PRODUCER_EPOCH_POS,
+  PRODUCER_ID_POS,
   readBatchMaxTimestamp,
+  readSafeInt64,
   setBaseOffset,
   setLogAppendTime,
   splitBatches,
@@ -39,6 +44,7 @@ import type { WriteAheadLog } from './wal/wal.js';
 import { ObjectRangeCache } from './object-cache.js';
 import { Partition, type StoredBatch, type TopicState } from './partition.js';
 import { decodeRecordsEntry, encodeRecordsEntry, type WalPart } from './wal-entry.js';
+import { type BatchMetadata, type IdempotentBatch, ProducerStateTable } from './producer-state.js';
 
 export interface LogStoreOptions {
   /** Produce waits, then fails, once this many bytes are not yet uploaded. */
@@ -55,6 +61,8 @@ export interface LogStoreOptions {
   objectCacheBytes: number;
   /** How often retention runs. */
   retentionCheckIntervalMs: number;
+  /** Idempotent producer state is dropped after this long without writes (producer.id.expiration.ms). */
+  producerIdExpirationMs?: number;
   /** Defaults for topic configs not set on the topic. */
   topicDefaults: () => Record<string, string>;
 }
@@ -96,6 +104,7 @@ export interface LogObserver {
 }
 
 const DEFAULT_MAX_MESSAGE_BYTES = 1048588;
+const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 class LogStoreError extends Error {
   constructor(
@@ -173,10 +182,18 @@ export class LogStore {
     p.objectIndex = await this.metadata.findIndexEntries(topic.topicId, index, 0, Number.MAX_SAFE_INTEGER);
     const indexedEnd = await this.metadata.getIndexedEnd(topic.topicId, index);
     p.logStartOffset = state.logStartOffset;
-    const end = Math.max(indexedEnd, p.logStartOffset);
+    // Not max(indexedEnd, logStart): DeleteRecords may have moved the log start past what was
+    // uploaded; the WAL replay must still continue contiguously from the indexed end.
+    const end = indexedEnd;
     p.nextOffset = end;
     p.highWatermark = end;
     p.uploadedEnd = end;
+    const snapshot = await this.metadata.getMeta(producerSnapshotKey(topic.topicId, index));
+    if (snapshot !== null) {
+      const parsed = JSON.parse(snapshot) as { end: number; producers: unknown };
+      p.producers = ProducerStateTable.fromJSON(parsed.producers);
+      p.producerSnapshotEnd = parsed.end;
+    }
     return p;
   }
 
@@ -196,6 +213,21 @@ export class LogStore {
         for (const bytes of splitBatches(part.records).batches) {
           const base = Number(bytes.readBigInt64BE(0));
           const last = base + bytes.readInt32BE(23);
+          const producerId = readSafeInt64(bytes, PRODUCER_ID_POS);
+          if (producerId >= 0 && base >= p.producerSnapshotEnd) {
+            // Rebuild idempotence state for everything the last snapshot does not cover.
+            p.producers.record(
+              {
+                producerId,
+                producerEpoch: bytes.readInt16BE(PRODUCER_EPOCH_POS),
+                baseSequence: bytes.readInt32BE(BASE_SEQUENCE_POS),
+                lastOffsetDelta: bytes.readInt32BE(LAST_OFFSET_DELTA_POS),
+              },
+              base,
+              last,
+              Date.now(),
+            );
+          }
           if (last < p.nextOffset) continue; // already uploaded and indexed
           if (base !== p.nextOffset) {
             this.log.error(
@@ -249,7 +281,25 @@ export class LogStore {
     return topic.configs[key] ?? this.opts.topicDefaults()[key];
   }
 
-  async createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicState> {
+  private readonly creating = new Map<string, Promise<TopicState>>();
+
+  /**
+   * Create a topic (durably in the metadata store, then in memory). Concurrent creations of one name
+   * (auto-creation from several Metadata requests) share one attempt; the losers of a race against
+   * an existing topic get LogStoreError('TOPIC_ALREADY_EXISTS').
+   */
+  createTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicState> {
+    if (this.topicsByName.has(name)) {
+      return Promise.reject(new LogStoreError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`));
+    }
+    const pending = this.creating.get(name);
+    if (pending !== undefined) return pending;
+    const attempt = this.doCreateTopic(name, partitionCount, configs).finally(() => this.creating.delete(name));
+    this.creating.set(name, attempt);
+    return attempt;
+  }
+
+  private async doCreateTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicState> {
     const topicId = randomUUID();
     await this.metadata.createTopic({ name, topicId, partitionCount, configs });
     const topic: TopicState = { name, topicId, configs: { ...configs }, partitions: [], deleted: false };
@@ -337,6 +387,7 @@ export class LogStore {
     const results: ProducePartResult[] = [];
     const walParts: WalPart[] = [];
     const touched: { p: Partition; end: number; idx: number }[] = [];
+    const waitDurable: Promise<void>[] = [];
     const now = Date.now();
     for (const part of parts) {
       const p = this.partition(part.topic, part.partition);
@@ -355,22 +406,36 @@ export class LogStore {
         results.push({ ...checked, logStartOffset: p.logStartOffset });
         continue;
       }
+      // Idempotent producers: decide per batch (append / duplicate / error) before touching state,
+      // so a partition's batches are all-or-nothing.
+      const plan = this.planIdempotent(p, checked);
+      if (!Array.isArray(plan)) {
+        results.push({ ...result(plan.errorCode, plan.message), logStartOffset: p.logStartOffset });
+        continue;
+      }
       const logAppendTime = this.topicConfig(p.topic, 'message.timestamp.type') === 'LogAppendTime';
-      const baseOffset = p.nextOffset;
-      for (const batch of checked) {
+      let baseOffset = -1;
+      let duplicateEnd = -1;
+      const appended: Buffer[] = [];
+      for (let i = 0; i < checked.length; i++) {
+        const batch = checked[i]!;
+        const decision = plan[i]!;
+        if (decision !== null && decision.kind === 'duplicate') {
+          if (baseOffset < 0) baseOffset = decision.batch.firstOffset;
+          duplicateEnd = Math.max(duplicateEnd, decision.batch.lastOffset + 1);
+          continue;
+        }
         if (logAppendTime) setLogAppendTime(batch, now);
         const base = p.nextOffset;
+        if (baseOffset < 0) baseOffset = base;
         setBaseOffset(batch, base);
-        p.appendAssigned({
-          baseOffset: base,
-          lastOffset: base + batch.readInt32BE(23),
-          maxTimestamp: readBatchMaxTimestamp(batch),
-          bytes: batch,
-        });
+        const lastOffset = base + batch.readInt32BE(LAST_OFFSET_DELTA_POS);
+        p.appendAssigned({ baseOffset: base, lastOffset, maxTimestamp: readBatchMaxTimestamp(batch), bytes: batch });
+        if (decision !== null) p.producers.record(decision.batch, base, lastOffset, now);
         this.unuploaded += batch.length;
         this.hotTotal += batch.length;
+        appended.push(batch);
       }
-      walParts.push({ topicId: p.topicId, partition: p.id, records: records! });
       results.push({
         errorCode: ErrorCode.NONE,
         baseOffset,
@@ -378,9 +443,18 @@ export class LogStore {
         logStartOffset: p.logStartOffset,
         errorMessage: null,
       });
+      if (appended.length === 0) {
+        // Only retried duplicates: answer with the original offsets once those are durable.
+        if (duplicateEnd > p.highWatermark) waitDurable.push(waitForHighWatermark(p, duplicateEnd));
+        continue;
+      }
+      const walRecords = appended.length === checked.length ? records! : Buffer.concat(appended);
+      walParts.push({ topicId: p.topicId, partition: p.id, records: walRecords });
       touched.push({ p, end: p.nextOffset, idx: results.length - 1 });
     }
-    if (walParts.length === 0) return Promise.resolve(results);
+    if (walParts.length === 0) {
+      return waitDurable.length === 0 ? Promise.resolve(results) : Promise.all(waitDurable).then(() => results);
+    }
     if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
     const applyDurable = () => {
       for (const t of touched) t.p.advanceHighWatermark(t.end);
@@ -403,6 +477,47 @@ export class LogStore {
     );
   }
 
+  /**
+   * For each batch: null (not idempotent: append), or the sequence decision for it. Batches of one
+   * request are checked against the state as it will be after the earlier ones are appended.
+   */
+  private planIdempotent(
+    p: Partition,
+    batches: readonly Buffer[],
+  ): ({ kind: 'append' | 'duplicate'; batch: IdempotentBatch & BatchMetadata } | null)[] | { errorCode: number; message: string } {
+    const out: ({ kind: 'append' | 'duplicate'; batch: IdempotentBatch & BatchMetadata } | null)[] = [];
+    let scratch: ProducerStateTable | null = null;
+    let fakeOffset = p.nextOffset + 1_000_000_000;
+    for (const b of batches) {
+      const producerId = readSafeInt64(b, PRODUCER_ID_POS);
+      if (producerId < 0) {
+        out.push(null);
+        continue;
+      }
+      const ib: IdempotentBatch = {
+        producerId,
+        producerEpoch: b.readInt16BE(PRODUCER_EPOCH_POS),
+        baseSequence: b.readInt32BE(BASE_SEQUENCE_POS),
+        lastOffsetDelta: b.readInt32BE(LAST_OFFSET_DELTA_POS),
+      };
+      const table: ProducerStateTable = scratch ?? p.producers;
+      const decision = table.check(ib);
+      if (decision.kind === 'error') return { errorCode: decision.errorCode, message: decision.message };
+      if (decision.kind === 'duplicate') {
+        out.push({ kind: 'duplicate', batch: { ...ib, ...decision.batch } });
+        continue;
+      }
+      out.push({ kind: 'append', batch: { ...ib, firstSeq: ib.baseSequence, lastSeq: -1, firstOffset: -1, lastOffset: -1 } });
+      if (batches.length > 1) {
+        // Later batches of this request must see this one: simulate on a scratch copy.
+        scratch ??= ProducerStateTable.fromJSON(structuredClone(p.producers.toJSON()));
+        fakeOffset += 1;
+        scratch.record(ib, fakeOffset, fakeOffset, 0);
+      }
+    }
+    return out;
+  }
+
   /** Validate a partition's record set; returns its batches, or an error result. */
   private checkRecords(p: Partition, records: Buffer | null): Buffer[] | ProducePartResult {
     if (records === null || records.length === 0) return result(ErrorCode.INVALID_RECORD, 'empty record set');
@@ -414,7 +529,12 @@ export class LogStore {
       const { batches, partial } = splitBatches(records);
       if (partial !== null || batches.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'truncated record batch');
       const maxMessageBytes = Number(this.topicConfig(p.topic, 'max.message.bytes') ?? DEFAULT_MAX_MESSAGE_BYTES);
+      // No segment files here, but Kafka refuses a batch larger than segment.bytes, and so do we.
+      const segmentBytes = Number(this.topicConfig(p.topic, 'segment.bytes') ?? Number.MAX_SAFE_INTEGER);
       for (const b of batches) {
+        if (b.length > segmentBytes) {
+          return result(ErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.length} bytes exceeds segment.bytes=${segmentBytes}`);
+        }
         if (b.length > maxMessageBytes) {
           return result(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.length} bytes exceeds max.message.bytes=${maxMessageBytes}`);
         }
@@ -530,10 +650,11 @@ export class LogStore {
   private async setLogStart(p: Partition, offset: number): Promise<void> {
     await this.metadata.advanceLogStartOffset(p.topicId, p.id, offset);
     p.logStartOffset = Math.max(p.logStartOffset, offset);
-    const keep = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
-    if (keep.length !== p.objectIndex.length) {
+    if (p.objectIndex.some((e) => e.lastOffset < p.logStartOffset)) {
       await this.metadata.deleteIndexEntriesBelow(p.topicId, p.id, p.logStartOffset);
-      p.objectIndex = keep;
+      // Filter after the await: an upload may have appended an entry meanwhile, and a copy taken
+      // before it would drop that entry from memory (its offsets then read as empty forever).
+      p.objectIndex = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
     }
   }
 
@@ -618,6 +739,11 @@ export class LogStore {
       x.p.uploadedEnd = entry.lastOffset + 1;
       this.unuploaded -= entry.byteLength;
     }
+    // Producer-state snapshots as of the uploaded end, saved before the WAL checkpoint moves past
+    // the batches they summarise (recovery = snapshot + WAL replay from the checkpoint).
+    for (const x of live) {
+      if (x.p.producers.dirty) await this.saveProducerSnapshot(x.p);
+    }
     this.stats.objectsUploaded++;
     this.stats.bytesUploaded += size;
     this.oldestPendingAt = this.unuploaded > 0 ? Date.now() : 0;
@@ -625,6 +751,18 @@ export class LogStore {
     this.evictHot();
     this.releaseBlocked();
     this.observer.onUpload?.(size, performance.now() - started);
+  }
+
+  private async saveProducerSnapshot(p: Partition): Promise<void> {
+    const end = p.uploadedEnd;
+    // Only durable, uploaded batches: a snapshot must never claim a sequence that a crash can lose.
+    const producers: [number, unknown][] = [];
+    for (const [id, e] of p.producers.producers) {
+      const batches = e.batches.filter((b) => b.lastOffset < end);
+      if (batches.length > 0) producers.push([id, { ...e, batches }]);
+    }
+    p.producers.dirty = false;
+    await this.metadata.setMeta(producerSnapshotKey(p.topicId, p.id), JSON.stringify({ end, producers }));
   }
 
   private evictHot(): void {
@@ -642,9 +780,12 @@ export class LogStore {
   /** Apply retention.ms / retention.bytes to uploaded data; delete objects nothing references. */
   async runRetention(now = Date.now()): Promise<void> {
     for (const topic of this.topics()) {
+      // cleanup.policy=compact alone keeps data regardless of time and size (compaction is not implemented yet).
+      if (!(this.topicConfig(topic, 'cleanup.policy') ?? 'delete').split(',').includes('delete')) continue;
       const retentionMs = Number(this.topicConfig(topic, 'retention.ms') ?? -1);
       const retentionBytes = Number(this.topicConfig(topic, 'retention.bytes') ?? -1);
       for (const p of topic.partitions) {
+        p.producers.expire(now, this.opts.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
         let newStart = p.logStartOffset;
         const live = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
         if (retentionMs >= 0) {
@@ -718,12 +859,27 @@ export class LogStore {
   }
 }
 
+/** Resolves once the partition's high watermark reaches `end` (or the topic goes away). */
+function waitForHighWatermark(p: Partition, end: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (p.highWatermark >= end || p.topic.deleted) resolve();
+      else p.onAppend(check);
+    };
+    check();
+  });
+}
+
 function result(errorCode: number, errorMessage: string | null): ProducePartResult {
   return { errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage };
 }
 
 function emptyRead(errorCode: number, highWatermark: number, logStartOffset: number): ReadResult {
   return { errorCode, highWatermark, logStartOffset, records: [], bytes: 0 };
+}
+
+function producerSnapshotKey(topicId: string, partition: number): string {
+  return `producer-state/${topicId}/${partition}`;
 }
 
 /** Object keys: a hashed prefix (spreads S3 request load) + time + randomness, never reused. */

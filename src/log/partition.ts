@@ -15,6 +15,7 @@
  * order of produce calls is the order of offsets.
  */
 import type { LocatedIndexEntry } from '../metadata/metadata-store.js';
+import { ProducerStateTable } from './producer-state.js';
 
 export interface StoredBatch {
   readonly baseOffset: number;
@@ -46,6 +47,10 @@ export class Partition {
   /** In-memory copy of this partition's object index, ordered by offset. */
   objectIndex: LocatedIndexEntry[] = [];
   private readonly waiters = new Set<Waiter>();
+  /** Idempotent producers writing to this partition. */
+  producers = new ProducerStateTable();
+  /** Offsets below this are reflected in the last persisted producer-state snapshot. */
+  producerSnapshotEnd = 0;
 
   constructor(
     readonly topic: TopicState,
