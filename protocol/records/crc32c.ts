@@ -16,19 +16,22 @@ export type Crc32cFunction = (buf: Uint8Array, initial?: number) => number;
 
 const REVERSED_POLYNOMIAL = 0x82f63b78;
 
-/** 8 tables of 256 entries, laid out back to back: table k at [k * 256, k * 256 + 256). */
-const TABLES: Uint32Array = (() => {
-  const tables = new Uint32Array(8 * 256);
+/**
+ * 8 tables of 256 entries, laid out back to back: table k at [k * 256, k * 256 + 256). Int32Array,
+ * not Uint32Array: entries ≥ 2^31 would otherwise be read as doubles and slow the loop down.
+ */
+const TABLES: Int32Array = (() => {
+  const tables = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ REVERSED_POLYNOMIAL : c >>> 1;
-    tables[n] = c >>> 0;
+    tables[n] = c;
   }
   for (let n = 0; n < 256; n++) {
     let c = tables[n]!;
     for (let k = 1; k < 8; k++) {
       c = tables[c & 0xff]! ^ (c >>> 8);
-      tables[k * 256 + n] = c >>> 0;
+      tables[k * 256 + n] = c;
     }
   }
   return tables;
@@ -64,7 +67,9 @@ export function crc32cJs(buf: Uint8Array, initial = 0): number {
 function loadNative(): Crc32cFunction | null {
   try {
     const require = createRequire(import.meta.url);
-    const mod = require('@node-rs/crc32') as { crc32c?: (input: Uint8Array, initialState?: number) => number };
+    const mod = require('@node-rs/crc32') as {
+      crc32c?: (input: Uint8Array, initialState?: number) => number;
+    };
     const fn = mod.crc32c;
     if (typeof fn !== 'function') return null;
     // Refuse a binding that does not compute what we expect (wrong polynomial or seeding).
