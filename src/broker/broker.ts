@@ -25,6 +25,7 @@ import { openObjectStore } from '../tiering/open-object-store.js';
 import { StreamhouseError } from '../errors.js';
 import type { ApiVersionRange, BrokerContext } from './context.js';
 import { ProducerIdManager } from '../coordinators/producer-ids.js';
+import { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { topicConfigDefaults } from './topic-defaults.js';
 
@@ -125,6 +126,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         uploadMaxAgeMs: config.uploadMaxAgeMs,
         objectCacheBytes: config.objectCacheBytes,
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+        producerIdExpirationMs: config.producerIdExpirationMs,
         topicDefaults: () => topicConfigDefaults(config),
       },
       logger,
@@ -132,6 +134,20 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     );
     log = openedLog;
     cleanups.push(() => openedLog.close());
+
+    const groups = new GroupCoordinator(
+      metadata,
+      {
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        offsetMetadataMaxBytes: 4096,
+        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+        sessionCheckIntervalMs: 500,
+      },
+      logger,
+    );
+    cleanups.push(async () => groups.close());
 
     let advertised: HostPort = config.advertised ?? config.listen;
     let dispatcher: Dispatcher | null = null;
@@ -146,6 +162,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       metadata,
       logger,
       producerIds: new ProducerIdManager(metadata),
+      groups,
       apiVersions: (): ApiVersionRange[] => dispatcher?.apiVersionsList() ?? [],
     };
     dispatcher = new Dispatcher(HANDLERS, context, logger, metrics);

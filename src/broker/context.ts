@@ -7,6 +7,7 @@ import type { BrokerConfig, HostPort } from '../config/broker-config.js';
 import type { LogStore } from '../log/log-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { ProducerIdManager } from '../coordinators/producer-ids.js';
+import type { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 
 export interface ApiVersionRange {
   apiKey: number;
@@ -25,6 +26,8 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** Producer id allocation and transactional-id epochs (InitProducerId). */
   readonly producerIds: ProducerIdManager;
+  /** Consumer groups and committed offsets. */
+  readonly groups: GroupCoordinator;
   /** The advertised API ranges, derived from the handler registry. */
   apiVersions(): ApiVersionRange[];
 }

@@ -59,6 +59,14 @@ export interface BrokerConfig {
   retentionCheckIntervalMs: number;
   /** Grace period for in-flight requests on shutdown. */
   shutdownGraceMs: number;
+  /** Consumer groups: wait this long for more members before the first rebalance of an empty group. */
+  groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** Committed offsets of a group that has been empty this long expire (offsets.retention.minutes). */
+  offsetsRetentionMinutes: number;
+  /** Idempotent producer state expires after this long without writes (producer.id.expiration.ms). */
+  producerIdExpirationMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -94,5 +102,10 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   objectCacheBytes: 256 * MiB,
   retentionCheckIntervalMs: 30_000,
   shutdownGraceMs: 5_000,
+  groupInitialRebalanceDelayMs: 3_000,
+  groupMinSessionTimeoutMs: 6_000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  offsetsRetentionMinutes: 10_080,
+  producerIdExpirationMs: 86_400_000,
   logLevel: 'info',
 });
