@@ -757,11 +757,15 @@ export class LogStore {
     const end = p.uploadedEnd;
     // Only durable, uploaded batches: a snapshot must never claim a sequence that a crash can lose.
     const producers: [number, unknown][] = [];
+    let uncovered = false;
     for (const [id, e] of p.producers.producers) {
       const batches = e.batches.filter((b) => b.lastOffset < end);
+      if (batches.length < e.batches.length) uncovered = true;
       if (batches.length > 0) producers.push([id, { ...e, batches }]);
     }
-    p.producers.dirty = false;
+    // Batches past the uploaded end are left out; stay dirty so the next upload (which moves the WAL
+    // checkpoint past them) snapshots them, or a crash would forget their sequences.
+    p.producers.dirty = uncovered;
     await this.metadata.setMeta(producerSnapshotKey(p.topicId, p.id), JSON.stringify({ end, producers }));
   }
 
