@@ -61,6 +61,8 @@ export interface LogStoreOptions {
   objectCacheBytes: number;
   /** How often retention runs. */
   retentionCheckIntervalMs: number;
+  /** Objects no index entry references are deleted this long after (lets in-flight reads finish). Default 60 s. */
+  objectDeleteGraceMs?: number;
   /** Idempotent producer state is dropped after this long without writes (producer.id.expiration.ms). */
   producerIdExpirationMs?: number;
   /** Defaults for topic configs not set on the topic. */
@@ -105,6 +107,10 @@ export interface LogObserver {
 
 const DEFAULT_MAX_MESSAGE_BYTES = 1048588;
 const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+const OBJECT_DELETE_GRACE_MS = 60_000;
+const ORPHAN_GRACE_MS = 10 * 60_000;
+const ORPHAN_SWEEP_INTERVAL_MS = 10 * 60_000;
+const CLOSE_UPLOAD_WAIT_MS = 10_000;
 
 class LogStoreError extends Error {
   constructor(
@@ -253,7 +259,10 @@ export class LogStore {
     if (this.unuploaded > 0) this.oldestPendingAt = Date.now();
     const { truncated } = wal.recovery;
     if (truncated !== null) {
-      this.log.warn({ ...truncated }, 'WAL had a torn or corrupt tail; truncated it (those writes were never acknowledged)');
+      this.log.warn(
+        { ...truncated },
+        'WAL had a torn or corrupt tail; truncated it (those writes were never acknowledged)',
+      );
     }
     this.log.info({ entries, batches, pendingBytes: this.unuploaded, endLsn: result.endLsn }, 'WAL replayed');
   }
@@ -294,12 +303,18 @@ export class LogStore {
     }
     const pending = this.creating.get(name);
     if (pending !== undefined) return pending;
-    const attempt = this.doCreateTopic(name, partitionCount, configs).finally(() => this.creating.delete(name));
+    const attempt = this.doCreateTopic(name, partitionCount, configs).finally(() =>
+      this.creating.delete(name),
+    );
     this.creating.set(name, attempt);
     return attempt;
   }
 
-  private async doCreateTopic(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicState> {
+  private async doCreateTopic(
+    name: string,
+    partitionCount: number,
+    configs: Record<string, string>,
+  ): Promise<TopicState> {
     const topicId = randomUUID();
     await this.metadata.createTopic({ name, topicId, partitionCount, configs });
     const topic: TopicState = { name, topicId, configs: { ...configs }, partitions: [], deleted: false };
@@ -350,20 +365,28 @@ export class LogStore {
    * request order get offsets in request order.
    */
   produce(parts: readonly ProducePart[], timeoutMs: number): Promise<ProducePartResult[]> {
-    if (this.closed) return Promise.resolve(parts.map(() => result(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'broker shutting down')));
+    if (this.closed)
+      return Promise.resolve(
+        parts.map(() => result(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'broker shutting down')),
+      );
     if (this.blockedProduces.length === 0 && this.unuploaded < this.opts.maxUnuploadedBytes) {
       return this.appendNow(parts);
     }
     // Backpressure: queue in arrival order; fail with a retriable error if the backlog does not clear.
     return new Promise((resolve) => {
-      const waitMs = Math.min(timeoutMs > 0 ? timeoutMs : this.opts.backpressureTimeoutMs, this.opts.backpressureTimeoutMs);
+      const waitMs = Math.min(
+        timeoutMs > 0 ? timeoutMs : this.opts.backpressureTimeoutMs,
+        this.opts.backpressureTimeoutMs,
+      );
       const entry = {
         run: () => {
           clearTimeout(entry.timer);
           resolve(this.appendNow(parts));
         },
         fail: () => {
-          resolve(parts.map(() => result(ErrorCode.REQUEST_TIMED_OUT, 'upload backlog full: produce throttled')));
+          resolve(
+            parts.map(() => result(ErrorCode.REQUEST_TIMED_OUT, 'upload backlog full: produce throttled')),
+          );
         },
         timer: setTimeout(() => {
           const i = this.blockedProduces.indexOf(entry);
@@ -430,7 +453,12 @@ export class LogStore {
         if (baseOffset < 0) baseOffset = base;
         setBaseOffset(batch, base);
         const lastOffset = base + batch.readInt32BE(LAST_OFFSET_DELTA_POS);
-        p.appendAssigned({ baseOffset: base, lastOffset, maxTimestamp: readBatchMaxTimestamp(batch), bytes: batch });
+        p.appendAssigned({
+          baseOffset: base,
+          lastOffset,
+          maxTimestamp: readBatchMaxTimestamp(batch),
+          bytes: batch,
+        });
         if (decision !== null) p.producers.record(decision.batch, base, lastOffset, now);
         this.unuploaded += batch.length;
         this.hotTotal += batch.length;
@@ -453,7 +481,9 @@ export class LogStore {
       touched.push({ p, end: p.nextOffset, idx: results.length - 1 });
     }
     if (walParts.length === 0) {
-      return waitDurable.length === 0 ? Promise.resolve(results) : Promise.all(waitDurable).then(() => results);
+      return waitDurable.length === 0
+        ? Promise.resolve(results)
+        : Promise.all(waitDurable).then(() => results);
     }
     if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
     const applyDurable = () => {
@@ -471,7 +501,8 @@ export class LogStore {
         // After a failed write/fsync nothing about these offsets is known; the WAL is now failed and
         // every later produce fails the same way. Operators see one error log line per request.
         this.log.error({ err }, 'WAL append failed; answering KAFKA_STORAGE_ERROR');
-        for (const t of touched) results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
+        for (const t of touched)
+          results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
         return results;
       },
     );
@@ -484,7 +515,9 @@ export class LogStore {
   private planIdempotent(
     p: Partition,
     batches: readonly Buffer[],
-  ): ({ kind: 'append' | 'duplicate'; batch: IdempotentBatch & BatchMetadata } | null)[] | { errorCode: number; message: string } {
+  ):
+    | ({ kind: 'append' | 'duplicate'; batch: IdempotentBatch & BatchMetadata } | null)[]
+    | { errorCode: number; message: string } {
     const out: ({ kind: 'append' | 'duplicate'; batch: IdempotentBatch & BatchMetadata } | null)[] = [];
     let scratch: ProducerStateTable | null = null;
     let fakeOffset = p.nextOffset + 1_000_000_000;
@@ -507,7 +540,10 @@ export class LogStore {
         out.push({ kind: 'duplicate', batch: { ...ib, ...decision.batch } });
         continue;
       }
-      out.push({ kind: 'append', batch: { ...ib, firstSeq: ib.baseSequence, lastSeq: -1, firstOffset: -1, lastOffset: -1 } });
+      out.push({
+        kind: 'append',
+        batch: { ...ib, firstSeq: ib.baseSequence, lastSeq: -1, firstOffset: -1, lastOffset: -1 },
+      });
       if (batches.length > 1) {
         // Later batches of this request must see this one: simulate on a scratch copy.
         scratch ??= ProducerStateTable.fromJSON(structuredClone(p.producers.toJSON()));
@@ -524,19 +560,31 @@ export class LogStore {
     try {
       const magic = detectMagic(records);
       if (magic !== 2) {
-        return result(ErrorCode.UNSUPPORTED_VERSION, `record format v${magic} (MessageSet) is not supported; use magic 2`);
+        return result(
+          ErrorCode.UNSUPPORTED_VERSION,
+          `record format v${magic} (MessageSet) is not supported; use magic 2`,
+        );
       }
       const { batches, partial } = splitBatches(records);
-      if (partial !== null || batches.length === 0) return result(ErrorCode.CORRUPT_MESSAGE, 'truncated record batch');
-      const maxMessageBytes = Number(this.topicConfig(p.topic, 'max.message.bytes') ?? DEFAULT_MAX_MESSAGE_BYTES);
+      if (partial !== null || batches.length === 0)
+        return result(ErrorCode.CORRUPT_MESSAGE, 'truncated record batch');
+      const maxMessageBytes = Number(
+        this.topicConfig(p.topic, 'max.message.bytes') ?? DEFAULT_MAX_MESSAGE_BYTES,
+      );
       // No segment files here, but Kafka refuses a batch larger than segment.bytes, and so do we.
       const segmentBytes = Number(this.topicConfig(p.topic, 'segment.bytes') ?? Number.MAX_SAFE_INTEGER);
       for (const b of batches) {
         if (b.length > segmentBytes) {
-          return result(ErrorCode.RECORD_LIST_TOO_LARGE, `batch of ${b.length} bytes exceeds segment.bytes=${segmentBytes}`);
+          return result(
+            ErrorCode.RECORD_LIST_TOO_LARGE,
+            `batch of ${b.length} bytes exceeds segment.bytes=${segmentBytes}`,
+          );
         }
         if (b.length > maxMessageBytes) {
-          return result(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.length} bytes exceeds max.message.bytes=${maxMessageBytes}`);
+          return result(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            `batch of ${b.length} bytes exceeds max.message.bytes=${maxMessageBytes}`,
+          );
         }
         const v = validateBatch(b);
         if (!v.ok) return result(BATCH_ERROR_KAFKA_CODES[v.errorCode], v.reason);
@@ -559,11 +607,18 @@ export class LogStore {
 
   async readPartition(p: Partition, offset: number, maxBytes: number): Promise<ReadResult> {
     const hw = p.highWatermark;
-    if (offset < p.logStartOffset || offset > hw) return emptyRead(ErrorCode.OFFSET_OUT_OF_RANGE, hw, p.logStartOffset);
+    if (offset < p.logStartOffset || offset > hw)
+      return emptyRead(ErrorCode.OFFSET_OUT_OF_RANGE, hw, p.logStartOffset);
     if (offset === hw) return emptyRead(ErrorCode.NONE, hw, p.logStartOffset);
     const hot = p.readHot(offset, maxBytes, hw);
     if (hot !== null && hot.chunks.length > 0) {
-      return { errorCode: ErrorCode.NONE, highWatermark: hw, logStartOffset: p.logStartOffset, records: hot.chunks, bytes: hot.bytes };
+      return {
+        errorCode: ErrorCode.NONE,
+        highWatermark: hw,
+        logStartOffset: p.logStartOffset,
+        records: hot.chunks,
+        bytes: hot.bytes,
+      };
     }
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -599,7 +654,13 @@ export class LogStore {
     return done();
 
     function done(): ReadResult {
-      return { errorCode: ErrorCode.NONE, highWatermark: hw, logStartOffset: p.logStartOffset, records: chunks, bytes };
+      return {
+        errorCode: ErrorCode.NONE,
+        highWatermark: hw,
+        logStartOffset: p.logStartOffset,
+        records: chunks,
+        bytes,
+      };
     }
   }
 
@@ -607,7 +668,10 @@ export class LogStore {
    * Offset of the first record with timestamp ≥ `timestampMs` (ListOffsets by time), with that
    * record's timestamp; null if none.
    */
-  async offsetForTimestamp(p: Partition, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+  async offsetForTimestamp(
+    p: Partition,
+    timestampMs: number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
     for (const e of p.objectIndex) {
       if (e.lastOffset < p.logStartOffset || e.maxTimestampMs < timestampMs) continue;
       const range = await this.cache.get(e.objectKey, e.byteOffset, e.byteLength);
@@ -628,7 +692,10 @@ export class LogStore {
     for (const e of p.objectIndex) {
       if (e.lastOffset < p.logStartOffset) continue;
       if (best === null || e.maxTimestampMs > best.ts) {
-        best = { source: await this.cache.get(e.objectKey, e.byteOffset, e.byteLength), ts: e.maxTimestampMs };
+        best = {
+          source: await this.cache.get(e.objectKey, e.byteOffset, e.byteLength),
+          ts: e.maxTimestampMs,
+        };
       }
     }
     for (const b of p.hotBatches()) {
@@ -642,7 +709,8 @@ export class LogStore {
   /** DeleteRecords: move the log start forward (never past the high watermark). */
   async deleteRecords(p: Partition, offset: number): Promise<number> {
     const target = offset === -1 ? p.highWatermark : offset;
-    if (target > p.highWatermark || target < 0) throw new LogStoreError('OFFSET_OUT_OF_RANGE', 'offset beyond high watermark');
+    if (target > p.highWatermark || target < 0)
+      throw new LogStoreError('OFFSET_OUT_OF_RANGE', 'offset beyond high watermark');
     if (target > p.logStartOffset) await this.setLogStart(p, target);
     return p.logStartOffset;
   }
@@ -732,7 +800,16 @@ export class LogStore {
     const key = objectKey();
     await this.objects.put(key, chunks);
     const live = plan.filter((x) => !x.p.topic.deleted);
-    await this.metadata.commitObject({ key, sizeBytes: size, createdAtMs: Date.now(), entries: live.map((x) => x.entry) });
+    // Nothing left to index (every topic in it was deleted meanwhile): the object is an orphan
+    // for the sweeper; the WAL may still move on.
+    if (live.length > 0) {
+      await this.metadata.commitObject({
+        key,
+        sizeBytes: size,
+        createdAtMs: Date.now(),
+        entries: live.map((x) => x.entry),
+      });
+    }
     for (const x of live) {
       const entry: LocatedIndexEntry = { ...x.entry, objectKey: key };
       x.p.objectIndex.push(entry);
@@ -808,16 +885,47 @@ export class LogStore {
         }
         if (newStart > p.logStartOffset) {
           await this.setLogStart(p, newStart);
-          this.log.info({ topic: topic.name, partition: p.id, logStartOffset: newStart }, 'retention advanced log start');
+          this.log.info(
+            { topic: topic.name, partition: p.id, logStartOffset: newStart },
+            'retention advanced log start',
+          );
         }
       }
     }
-    await this.sweepObjects();
+    await this.sweepObjects(now);
+    if (now - this.lastOrphanSweepMs >= ORPHAN_SWEEP_INTERVAL_MS) {
+      this.lastOrphanSweepMs = now;
+      await this.sweepOrphans(now);
+    }
+  }
+
+  private lastOrphanSweepMs = 0;
+
+  /**
+   * Delete objects that were written but never committed to the index (a crash between PUT and
+   * commit, or an upload whose topics were all deleted), once older than the grace period.
+   */
+  async sweepOrphans(now = Date.now(), graceMs = ORPHAN_GRACE_MS): Promise<number> {
+    const orphans: string[] = [];
+    for await (const o of this.objects.list('data/')) {
+      if (now - o.lastModified.getTime() < graceMs) continue;
+      if ((await this.metadata.getObjectRecord(o.key)) === null) orphans.push(o.key);
+    }
+    if (orphans.length > 0) {
+      await this.objects.delete(orphans);
+      this.log.info({ count: orphans.length }, 'deleted orphan objects (written, never committed)');
+    }
+    return orphans.length;
   }
 
   /** Delete objects no index entry references any more (retention, deleted topics). */
-  async sweepObjects(): Promise<number> {
-    const keys = (await this.metadata.listUnreferencedObjects()).map((o) => o.key);
+  async sweepObjects(now = Date.now()): Promise<number> {
+    // A grace period lets cold reads that already located an object finish before it goes.
+    const keys = (
+      await this.metadata.listUnreferencedObjects({
+        unreferencedAtOrBeforeMs: Math.max(now, Date.now()) - (this.opts.objectDeleteGraceMs ?? OBJECT_DELETE_GRACE_MS),
+      })
+    ).map((o) => o.key);
     if (keys.length === 0) return 0;
     await this.objects.delete(keys);
     await this.metadata.deleteObjectRecords(keys);
@@ -859,7 +967,14 @@ export class LogStore {
       b.fail();
     }
     for (const t of this.topics()) for (const p of t.partitions) p.wakeAll();
-    while (this.uploading !== null) await this.uploading.catch(() => undefined);
+    // Let an upload in flight finish, but never hang shutdown on a stuck object store: what is not
+    // uploaded stays in the WAL and is uploaded after restart.
+    if (this.uploading !== null) {
+      await Promise.race([
+        this.uploading.catch(() => undefined),
+        new Promise((r) => setTimeout(r, CLOSE_UPLOAD_WAIT_MS).unref()),
+      ]);
+    }
   }
 }
 

@@ -48,6 +48,7 @@ const BASE_OPTS: LogStoreOptions = {
   uploadMaxAgeMs: 1 << 30,
   objectCacheBytes: 16 * 1024 * 1024,
   retentionCheckIntervalMs: 1 << 30,
+  objectDeleteGraceMs: 0,
   topicDefaults: () => ({}),
 };
 
