@@ -13,6 +13,11 @@ export const WAL_ERROR_CODES = {
     'and reopen (recovery) to continue.',
   WAL_FAILED: 'The WAL failed earlier (see `cause`); it accepts no appends or checkpoints until reopened.',
   WAL_CLOSED: 'The WAL is closing or closed.',
+  WAL_OPEN_FAILED: 'An I/O error while opening or recovering the WAL directory (see `cause` for the errno).',
+  WAL_CHECKPOINT_FAILED:
+    'An I/O error while writing the checkpoint file. The previous checkpoint stays in force (the file is ' +
+    'replaced atomically) and the WAL stays usable; retry later.',
+  WAL_READ_FAILED: 'An I/O error while reading segments during a replay (see `cause`).',
   WAL_CORRUPT:
     'On-disk state that recovery cannot explain: an unreadable checkpoint file, a segment missing ' +
     'between the checkpoint and the end, or invalid bytes below the durable end during a replay.',

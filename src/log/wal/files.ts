@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 
 /**
- * The two calls on the append path. Injectable (WalOptions.fileOps) so tests can count them or make
- * them fail with EIO/ENOSPC; everything else goes straight to `node:fs`.
+ * The two calls on the append path. Injectable (WalOptions.fileOps) so that metrics can time them and
+ * tests can count them or make them fail with EIO/ENOSPC; everything else goes straight to `node:fs`.
  */
 export interface WalFileOps {
   /** pwritev: may write fewer bytes than asked (callers loop), like the system call. */

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { WalError } from './errors.js';
+import { WalError, type WalErrorCode } from './errors.js';
 import {
   closeFile,
   closeQuietly,
@@ -48,17 +48,22 @@ export interface WalOptions {
   /** Wait this long before each group write to gather more appends. Default 0: no timers at all. */
   lingerMs?: number;
   /**
-   * How a new segment file is made when no recycled one is available: `zero-fill` writes the whole file
-   * with zeros (in the background, ahead of need) so that appends overwrite written blocks and fdatasync
-   * does not have to commit file-size/extent metadata; `none` creates an empty file that appends extend.
-   * Default `zero-fill`.
+   * Spare files let appends overwrite already-written blocks, so fdatasync need not commit file-size or
+   * extent metadata. Recycled checkpointed segments are the first source. `zero-fill` additionally writes
+   * a spare full of zeros in the background whenever none is ready (costs one extra segment write);
+   * `none` does not. Either way a roll that finds no spare ready starts an empty file that appends extend,
+   * rather than wait. Default `zero-fill`.
    */
   segmentPreparation?: 'zero-fill' | 'none';
   /** Reuse checkpointed segment files (rename) instead of deleting them. Default true. */
   recycleSegments?: boolean;
   /** At most this many spare files (recycled or zero-filled) are kept ready. Default 2. */
   spareSegments?: number;
-  /** Test hook: replaces the write/fdatasync calls (count them, delay them, make them fail). */
+  /**
+   * Replaces the write/fdatasync calls of the append path — group commits, the header write when a
+   * segment is installed, the fdatasync at close — to time, count, delay or fail them (metrics, tests).
+   * Background zero-fill and recovery use node:fs directly.
+   */
   fileOps?: Partial<WalFileOps>;
 }
 
@@ -146,6 +151,8 @@ export interface WalStats {
   rolls: number;
   recycledSegments: number;
   zeroFilledSegments: number;
+  /** Segments started as empty files (no spare was ready): appends extend them, and fdatasync is slower. */
+  extendingSegments: number;
   deletedSegments: number;
 }
 
@@ -197,7 +204,7 @@ const TERMINATOR = Buffer.alloc(HEADER_BYTES);
  * - `append` assigns the LSN and computes the CRC synchronously, so LSN order = call order.
  * - Rolling to a new segment happens inside the writer, between groups. Checkpoints are serialised among
  *   themselves and run alongside the writer (they only read, write the checkpoint file, and remove files
- *   wholly below it). Spare files are zero-filled in the background.
+ *   wholly below it). Spare files are zero-filled in the background; a roll never waits for one.
  * - A failed write or fdatasync fails the WAL for good (see WAL_ERROR_CODES.WAL_WRITE_FAILED): nothing
  *   is retried, because the page-cache state is unknown after a failed fsync. Reopen to recover.
  * - Nothing here throws into the event loop or leaves a promise rejection unhandled.
@@ -224,6 +231,7 @@ export class WriteAheadLog {
   private spareIndex = 0;
   private spareJob: Promise<void> | null = null;
   private checkpoints: Promise<unknown> = Promise.resolve();
+  private closed: Promise<void> | null = null;
 
   private recoveryInfo!: RecoveryInfo;
 
@@ -235,6 +243,7 @@ export class WriteAheadLog {
     rolls: 0,
     recycledSegments: 0,
     zeroFilledSegments: 0,
+    extendingSegments: 0,
     deletedSegments: 0,
   };
 
@@ -257,9 +266,8 @@ export class WriteAheadLog {
     } catch (err) {
       await wal.closeFiles();
       wal.state = 'closed';
-      throw err;
+      throw asWalError(err, 'WAL_OPEN_FAILED', `opening the WAL in ${dir}`);
     }
-    wal.prepareSpareInBackground();
     return wal;
   }
 
@@ -327,7 +335,7 @@ export class WriteAheadLog {
   }
 
   /**
-   * Calls `onEntry` for every entry from `fromLsn` (default: the checkpoint) up to the durable end at the
+   * Calls `onEntry` for every entry from `fromLsn` (usually `checkpointLsn`) up to the durable end at the
    * time of the call, in order, awaiting it when it returns a promise. `fromLsn` must be an entry boundary
    * in a segment that still exists. A checkpoint that removes a segment this replay has not finished
    * reading makes it reject.
@@ -393,8 +401,6 @@ export class WriteAheadLog {
     })();
     return this.closed;
   }
-
-  private closed: Promise<void> | null = null;
 
   // ---------------------------------------------------------------------------------------------------
   // Group commit
@@ -474,6 +480,7 @@ export class WriteAheadLog {
     }
     this.durable = head.lsn + bytes;
     for (const pending of group) pending.resolve({ lsn: pending.lsn, endLsn: pending.lsn + pending.size });
+    if (end * 2 >= segmentBytes) this.prepareSpareInBackground();
   }
 
   /** Fails the WAL: rejects `group` and everything queued with WAL_WRITE_FAILED. */
@@ -513,7 +520,6 @@ export class WriteAheadLog {
     await this.installSegment(base);
     this.stats.rolls++;
     await closeQuietly(previous.fd);
-    this.prepareSpareInBackground();
   }
 
   /** Turns a spare (or a new file) into the segment at `base` and makes it active. */
@@ -538,32 +544,33 @@ export class WriteAheadLog {
     }
   }
 
+  /**
+   * A ready spare, or else a new empty file that appends will extend. A roll never waits for a zero-fill:
+   * that would stall every queued append for the time it takes to write a whole segment of zeros.
+   */
   private async takeSpare(): Promise<string> {
-    for (;;) {
-      const spare = this.spares.shift();
-      if (spare !== undefined) return spare;
-      if (this.spareJob) {
-        await this.spareJob;
-        continue;
-      }
-      const path = sparePath(this.dir, this.spareIndex++);
-      if (this.config.segmentPreparation === 'none') {
-        await closeFile(await openFile(path, 'wx'));
-        return path;
-      }
-      await this.zeroFillSpare(path, false);
-      return path;
-    }
+    const spare = this.spares.shift();
+    if (spare !== undefined) return spare;
+    const path = sparePath(this.dir, this.spareIndex++);
+    await closeFile(await openFile(path, 'wx'));
+    this.stats.extendingSegments++;
+    return path;
   }
 
-  /** Starts zero-filling a spare when none is ready (one at a time). Errors are swallowed: a roll retries in the foreground. */
+  /**
+   * Starts zero-filling a spare for the next roll when none is ready (one job at a time). Called once the
+   * active segment is half full, which leaves the checkpoint half a segment's time to supply a recycled
+   * file instead; if one arrives meanwhile the zero-fill stops (it would only cost an extra segment
+   * write). Errors are swallowed: the next roll then uses an empty file, and a disk that really fails
+   * fails the next append.
+   */
   private prepareSpareInBackground(): void {
     if (this.config.segmentPreparation !== 'zero-fill' || this.state !== 'open') return;
     if (this.spareJob || this.spares.length > 0 || this.config.spareSegments === 0) return;
     const path = sparePath(this.dir, this.spareIndex++);
-    const job = this.zeroFillSpare(path, true).then(
-      () => {
-        this.spares.push(path);
+    const job = this.zeroFillSpare(path).then(
+      (done) => {
+        if (done) this.spares.push(path);
       },
       () => undefined,
     );
@@ -577,23 +584,32 @@ export class WriteAheadLog {
    * Writes `segmentBytes` of zeros to `<path>.tmp`, syncs it and renames it to `path`. Zero-filled blocks
    * are allocated and written, so later appends are pure overwrites (see README.md for the numbers).
    */
-  private async zeroFillSpare(path: string, background: boolean): Promise<void> {
+  private async zeroFillSpare(path: string): Promise<boolean> {
     const tmp = `${path}.tmp`;
     const fd = await openFile(tmp, 'w');
     let ok = false;
     try {
-      // A background job gives up when the WAL closes; a roll that needs the file now never does.
-      const stop = () => background && this.state !== 'open';
-      await writeZeros(this.config.ops, fd, 0, this.config.segmentBytes, stop);
-      if (stop()) throw new WalError('WAL_CLOSED', 'WAL closed while preparing a segment');
-      if (this.config.fsync) await this.config.ops.fdatasync(fd);
+      const stop = () => this.state !== 'open' || this.spares.length > 0;
+      await writeZeros(nodeFileOps, fd, 0, this.config.segmentBytes, stop);
+      if (stop()) return false; // closed, or a recycled spare arrived first
+      if (this.config.fsync) await nodeFileOps.fdatasync(fd);
       await fs.rename(tmp, path);
       this.stats.zeroFilledSegments++;
       ok = true;
+      return true;
     } finally {
       await closeQuietly(fd);
       if (!ok) await fs.rm(tmp, { force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * Worth reusing: most of a segment's appends will overwrite written blocks. A segment that began as an
+   * empty file ends a little short of segmentBytes (the entry that did not fit went to the next one); the
+   * rest of it is extended by the appends that reach it.
+   */
+  private recyclable(fileBytes: number): boolean {
+    return fileBytes >= this.config.segmentBytes / 2;
   }
 
   /** Removes a segment wholly below the durable checkpoint: recycled into a spare when allowed, else deleted. */
@@ -603,7 +619,7 @@ export class WriteAheadLog {
         (s) => s.size,
         () => 0,
       );
-      if (size >= this.config.segmentBytes) {
+      if (this.recyclable(size)) {
         const path = sparePath(this.dir, this.spareIndex++);
         await fs.rename(segment.path, path);
         this.spares.push(path);
@@ -631,17 +647,23 @@ export class WriteAheadLog {
     if (lsn < this.durable && (await this.lsnAt(lsn)) !== lsn) {
       throw new WalError('WAL_INVALID_ARGUMENT', `checkpoint ${lsn} is not an entry boundary`);
     }
-    const file = join(this.dir, CHECKPOINT_NAME);
-    const tmp = `${file}.tmp`;
-    const fd = await openFile(tmp, 'w');
     try {
-      await writevFully(nodeFileOps, fd, [encodeCheckpoint(lsn)], 0);
-      await nodeFileOps.fdatasync(fd);
-    } finally {
-      await closeQuietly(fd);
+      const file = join(this.dir, CHECKPOINT_NAME);
+      const tmp = `${file}.tmp`;
+      const fd = await openFile(tmp, 'w');
+      try {
+        await writevFully(nodeFileOps, fd, [encodeCheckpoint(lsn)], 0);
+        await nodeFileOps.fdatasync(fd);
+      } finally {
+        await closeQuietly(fd);
+      }
+      await fs.rename(tmp, file);
+      await fsyncDirectory(this.dir);
+    } catch (err) {
+      // If the rename happened but the directory fsync failed, the file may hold either value after a
+      // crash; both are safe because no segment has been removed yet.
+      throw asWalError(err, 'WAL_CHECKPOINT_FAILED', `writing checkpoint ${lsn}`);
     }
-    await fs.rename(tmp, file);
-    await fsyncDirectory(this.dir);
     this.checkpointed = lsn;
 
     // Never the active segment: it is the last one and has no successor to bound it.
@@ -681,6 +703,14 @@ export class WriteAheadLog {
   // Replay
 
   private async *batches(fromLsn: number): AsyncGenerator<WalEntry[]> {
+    try {
+      yield* this.unwrappedBatches(fromLsn);
+    } catch (err) {
+      throw asWalError(err, 'WAL_READ_FAILED', `replaying from ${fromLsn}`);
+    }
+  }
+
+  private async *unwrappedBatches(fromLsn: number): AsyncGenerator<WalEntry[]> {
     if (this.state === 'closed' || this.state === 'closing')
       throw new WalError('WAL_CLOSED', 'WAL is closed');
     const end = this.durable;
@@ -757,7 +787,7 @@ export class WriteAheadLog {
     this.spareIndex = (spares[spares.length - 1]?.index ?? -1) + 1;
     for (const spare of spares) {
       const size = (await fs.stat(spare.path)).size;
-      if (size >= this.config.segmentBytes && this.spares.length < this.config.spareSegments) {
+      if (this.recyclable(size) && this.spares.length < this.config.spareSegments) {
         this.spares.push(spare.path);
       } else {
         await fs.rm(spare.path, { force: true });
@@ -809,8 +839,8 @@ export class WriteAheadLog {
         const garbageEnd = await endOfNonZero(fd, endOffset, size);
         let discarded = garbageEnd - endOffset;
         if (garbageEnd > endOffset) {
-          await writeZeros(this.config.ops, fd, endOffset, garbageEnd);
-          await this.config.ops.fdatasync(fd);
+          await writeZeros(nodeFileOps, fd, endOffset, garbageEnd);
+          await nodeFileOps.fdatasync(fd);
         }
         const later = found.splice(i + 1);
         for (const dropped of later) {
@@ -844,6 +874,13 @@ export class WriteAheadLog {
     const active = this.active as ActiveSegment | undefined;
     if (active) await closeQuietly(active.fd);
   }
+}
+
+/** `err` itself when it is a WalError (already typed), else a WalError with `code` wrapping it. */
+function asWalError(err: unknown, code: WalErrorCode, doing: string): WalError {
+  if (err instanceof WalError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new WalError(code, `${doing}: ${detail}`, { cause: err });
 }
 
 async function nonZeroBytesOf(path: string): Promise<number> {
