@@ -35,7 +35,7 @@ import {
   validateBatch,
 } from '../../protocol/records/batch.js';
 import { iterateRecords } from '../../protocol/records/record.js';
-import { detectMagic } from '../../protocol/records/legacy.js';
+import { detectMagic, legacyMessageSetVerdict } from '../../protocol/records/legacy.js';
 import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/metadata-store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -218,7 +218,7 @@ export class LogStore {
         if (p === undefined) continue; // topic deleted since
         for (const bytes of splitBatches(part.records).batches) {
           const base = Number(bytes.readBigInt64BE(0));
-          const last = base + bytes.readInt32BE(23);
+          const last = base + bytes.readInt32BE(LAST_OFFSET_DELTA_POS);
           const producerId = readSafeInt64(bytes, PRODUCER_ID_POS);
           if (producerId >= 0 && base >= p.producerSnapshotEnd) {
             // Rebuild idempotence state for everything the last snapshot does not cover.
@@ -560,10 +560,14 @@ export class LogStore {
     try {
       const magic = detectMagic(records);
       if (magic !== 2) {
-        return result(
-          ErrorCode.UNSUPPORTED_VERSION,
-          `record format v${magic} (MessageSet) is not supported; use magic 2`,
-        );
+        // A well-formed legacy MessageSet (magic 0/1) → UNSUPPORTED_VERSION with a clear message;
+        // anything else (garbage magic, too short) → CORRUPT_MESSAGE.
+        const verdict = legacyMessageSetVerdict(records);
+        const reason =
+          verdict.errorCode === 'UNSUPPORTED_VERSION'
+            ? `record format v${magic} (MessageSet) is not supported; producers must send magic 2 record batches`
+            : verdict.reason;
+        return result(BATCH_ERROR_KAFKA_CODES[verdict.errorCode], reason);
       }
       const { batches, partial } = splitBatches(records);
       if (partial !== null || batches.length === 0)
