@@ -8,6 +8,8 @@ export const BROKER_ERROR_CODES = {
   SH_LISTEN_FAILED: 'The Kafka or admin listener could not bind its address.',
   SH_STORE_OPEN_FAILED: 'The metadata store or object store could not be opened.',
   SH_WAL_OPEN_FAILED: 'The write-ahead log could not be opened or recovered.',
+  SH_RECOVERY_FAILED: 'The log could not be loaded at start (topics, object index, or WAL replay).',
+  SH_DATA_DIR_UNUSABLE: 'The data directory cannot be created or written.',
 } as const;
 
 export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;

@@ -62,7 +62,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     let dataDir: string | null = null;
     if (config.dataDir !== null) {
       dataDir = resolve(config.dataDir);
-      mkdirSync(dataDir, { recursive: true });
+      try {
+        mkdirSync(dataDir, { recursive: true });
+      } catch (err) {
+        throw new StreamhouseError('SH_DATA_DIR_UNUSABLE', `data dir ${dataDir}: ${(err as Error).message}`, { cause: err });
+      }
       lock = acquireDataDirLock(dataDir);
       const held = lock;
       cleanups.push(async () => held.release());
@@ -114,24 +118,30 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       cleanups.push(() => w.close());
     }
 
-    const openedLog = await LogStore.open(
-      metadata,
-      objects,
-      wal,
-      {
-        maxUnuploadedBytes: config.maxUnuploadedBytes,
-        backpressureTimeoutMs: config.backpressureTimeoutMs,
-        hotTailMaxBytes: config.hotTailMaxBytes,
-        uploadTargetBytes: config.uploadTargetBytes,
-        uploadMaxAgeMs: config.uploadMaxAgeMs,
-        objectCacheBytes: config.objectCacheBytes,
-        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
-        producerIdExpirationMs: config.producerIdExpirationMs,
-        topicDefaults: () => topicConfigDefaults(config),
-      },
-      logger,
-      metrics,
-    );
+    let opened: LogStore;
+    try {
+      opened = await LogStore.open(
+        metadata,
+        objects,
+        wal,
+        {
+          maxUnuploadedBytes: config.maxUnuploadedBytes,
+          backpressureTimeoutMs: config.backpressureTimeoutMs,
+          hotTailMaxBytes: config.hotTailMaxBytes,
+          uploadTargetBytes: config.uploadTargetBytes,
+          uploadMaxAgeMs: config.uploadMaxAgeMs,
+          objectCacheBytes: config.objectCacheBytes,
+          retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+          producerIdExpirationMs: config.producerIdExpirationMs,
+          topicDefaults: () => topicConfigDefaults(config),
+        },
+        logger,
+        metrics,
+      );
+    } catch (err) {
+      throw new StreamhouseError('SH_RECOVERY_FAILED', (err as Error).message, { cause: err });
+    }
+    const openedLog = opened;
     log = openedLog;
     cleanups.push(() => openedLog.close());
 
