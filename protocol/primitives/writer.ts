@@ -12,7 +12,12 @@ import { sizeOfUnsignedVarint, writeUnsignedVarint } from './varint.js';
 /** Byte fields at least this long are referenced, not copied. */
 export const ZERO_COPY_THRESHOLD = 2048;
 
-const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
 
 export class Writer {
   private buf: Buffer;
@@ -90,11 +95,28 @@ export class Writer {
     this.pos += 8;
   }
 
+  /** UUID from canonical 8-4-4-4-12 hex (dashes optional); parsed by hand: topic ids are on hot paths. */
   uuid(v: string): void {
-    if (!UUID_RE.test(v)) throw new ProtocolError('INVALID_VALUE', `not a UUID: ${JSON.stringify(v)}`);
     this.ensure(16);
-    this.buf.write(v.replace(/-/g, ''), this.pos, 16, 'hex');
-    this.pos += 16;
+    const buf = this.buf;
+    let out = this.pos;
+    let i = 0;
+    const n = v.length;
+    if (n !== 36 && n !== 32) throw new ProtocolError('INVALID_VALUE', `not a UUID: ${JSON.stringify(v)}`);
+    while (out < this.pos + 16) {
+      if (v.charCodeAt(i) === 45 /* - */) {
+        if (n !== 36 || (i !== 8 && i !== 13 && i !== 18 && i !== 23)) break;
+        i++;
+        continue;
+      }
+      const hi = hexValue(v.charCodeAt(i));
+      const lo = hexValue(v.charCodeAt(i + 1));
+      if (hi < 0 || lo < 0) break;
+      buf[out++] = (hi << 4) | lo;
+      i += 2;
+    }
+    if (out !== this.pos + 16 || i !== n) throw new ProtocolError('INVALID_VALUE', `not a UUID: ${JSON.stringify(v)}`);
+    this.pos = out;
   }
 
   unsignedVarint(v: number): void {

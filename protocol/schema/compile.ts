@@ -3,8 +3,8 @@
  *
  * Codecs are generated as JavaScript source and instantiated with `new Function` on first use of a
  * (message, version), then cached: each generated function is straight-line code over the Reader /
- * Writer methods with no per-field interpretation at run time (see bench/protocol.ts for the
- * comparison that chose this). Generated decoders build object literals with a fixed field order,
+ * Writer methods with no per-field interpretation at run time (why: docs/adr/0001-compiled-codecs.md;
+ * bench/protocol.ts measures the result). Generated decoders build object literals with a fixed field order,
  * so V8 sees one hidden class per (message, version).
  *
  * Decoders throw only ProtocolError (from Reader, or here for structural problems). Encoders throw
