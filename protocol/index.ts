@@ -13,6 +13,8 @@
  * types come from the definitions: `RequestOf<typeof Produce>`, `ResponseInput<typeof Fetch>`.
  * Every decoding failure is a `ProtocolError` with a stable `code`.
  */
+
+export { ApiKey, apiKeyName } from './api-keys.js';
 export {
   ApiCodec,
   allApiCodecs,
@@ -24,14 +26,14 @@ export {
   encodeResponse,
   type ResponseTarget,
 } from './codec.js';
-export { API_VERSIONS_KEY, peekRequestHeader, type RequestHeader } from './headers.js';
-export { ApiKey, apiKeyName } from './api-keys.js';
 export { ErrorCode, type ErrorCodeName, errorInfo, isRetriable } from './error-codes.js';
+export { API_VERSIONS_KEY, peekRequestHeader, type RequestHeader } from './headers.js';
+export * as messages from './messages/index.js';
+export { API_DEFINITIONS } from './messages/index.js';
 export { isProtocolError, ProtocolError, type ProtocolErrorCode } from './primitives/errors.js';
 export { Reader, ZERO_UUID } from './primitives/reader.js';
 export { Writer } from './primitives/writer.js';
-export * as messages from './messages/index.js';
-export { API_DEFINITIONS } from './messages/index.js';
+export * as records from './records/index.js';
 export type {
   ApiDefinition,
   Decoded,
@@ -41,4 +43,3 @@ export type {
   ResponseInput,
   ResponseOf,
 } from './schema/schema.js';
-export * as records from './records/index.js';

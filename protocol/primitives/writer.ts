@@ -115,7 +115,8 @@ export class Writer {
       buf[out++] = (hi << 4) | lo;
       i += 2;
     }
-    if (out !== this.pos + 16 || i !== n) throw new ProtocolError('INVALID_VALUE', `not a UUID: ${JSON.stringify(v)}`);
+    if (out !== this.pos + 16 || i !== n)
+      throw new ProtocolError('INVALID_VALUE', `not a UUID: ${JSON.stringify(v)}`);
     this.pos = out;
   }
 

@@ -79,7 +79,10 @@ export type Fields = { readonly [name: string]: Field };
 type IsNullable<O> = O extends { nullable: string } ? true : false;
 
 function primitive<P extends PrimitiveType>(type: P) {
-  return <O extends FieldOptions = FieldOptions>(versions = '0+', options?: O): PrimitiveField<P, IsNullable<O>> => ({
+  return <O extends FieldOptions = FieldOptions>(
+    versions = '0+',
+    options?: O,
+  ): PrimitiveField<P, IsNullable<O>> => ({
     kind: 'primitive',
     type,
     versions,

@@ -10,8 +10,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { HANDLERS } from '../handlers/index.js';
 import { type BrokerConfig, DEFAULT_CONFIG, type HostPort } from '../config/broker-config.js';
+import { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
+import { ProducerIdManager } from '../coordinators/producer-ids.js';
+import { StreamhouseError } from '../errors.js';
+import { HANDLERS } from '../handlers/index.js';
 import { LogStore } from '../log/log-store.js';
 import { WriteAheadLog } from '../log/wal/wal.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -22,10 +25,7 @@ import { Dispatcher } from '../server/dispatcher.js';
 import { KafkaListener } from '../server/server.js';
 import type { ObjectStore } from '../tiering/object-store.js';
 import { openObjectStore } from '../tiering/open-object-store.js';
-import { StreamhouseError } from '../errors.js';
 import type { ApiVersionRange, BrokerContext } from './context.js';
-import { ProducerIdManager } from '../coordinators/producer-ids.js';
-import { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { topicConfigDefaults } from './topic-defaults.js';
 
@@ -65,7 +65,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       try {
         mkdirSync(dataDir, { recursive: true });
       } catch (err) {
-        throw new StreamhouseError('SH_DATA_DIR_UNUSABLE', `data dir ${dataDir}: ${(err as Error).message}`, { cause: err });
+        throw new StreamhouseError('SH_DATA_DIR_UNUSABLE', `data dir ${dataDir}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       lock = acquireDataDirLock(dataDir);
       const held = lock;
@@ -74,7 +76,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     const metadataUrl = config.metadataUrl ?? (dataDir ? `sqlite://${join(dataDir, 'metadata.db')}` : null);
     const objectStoreUrl = config.objectStoreUrl ?? (dataDir ? `file://${join(dataDir, 'objects')}` : null);
     if (metadataUrl === null || objectStoreUrl === null) {
-      throw new StreamhouseError('SH_CONFIG_INVALID', 'data.dir is unset: set it, or use memory:// for metadata and object store');
+      throw new StreamhouseError(
+        'SH_CONFIG_INVALID',
+        'data.dir is unset: set it, or use memory:// for metadata and object store',
+      );
     }
 
     let metadata: MetadataStore;
@@ -100,7 +105,15 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       bytesIn: () => bytesInClosed,
       bytesOut: () => bytesOutClosed,
       log: () =>
-        log?.statsSnapshot ?? { unuploadedBytes: 0, hotBytes: 0, uploadLagMs: 0, objectsUploaded: 0, bytesUploaded: 0, uploadFailures: 0, walBytes: 0 },
+        log?.statsSnapshot ?? {
+          unuploadedBytes: 0,
+          hotBytes: 0,
+          uploadLagMs: 0,
+          objectsUploaded: 0,
+          bytesUploaded: 0,
+          uploadFailures: 0,
+          walBytes: 0,
+        },
       wal: () => wal?.stats ?? null,
     });
 
@@ -197,11 +210,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     try {
       bound = await listener.listen(config.listen.host, config.listen.port);
     } catch (err) {
-      throw new StreamhouseError('SH_LISTEN_FAILED', `Kafka listener ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { cause: err });
+      throw new StreamhouseError(
+        'SH_LISTEN_FAILED',
+        `Kafka listener ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const kafkaListener = listener;
     cleanups.push(() => kafkaListener.close(config.shutdownGraceMs));
-    if (config.advertised === null) advertised = { host: config.listen.host === '0.0.0.0' ? '127.0.0.1' : bound.host, port: bound.port };
+    if (config.advertised === null)
+      advertised = { host: config.listen.host === '0.0.0.0' ? '127.0.0.1' : bound.host, port: bound.port };
 
     let admin: AdminServer | null = null;
     let ready = false;
@@ -209,14 +227,26 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       try {
         admin = await startAdminServer(config.admin.host, config.admin.port, metrics.registry, () => ready);
       } catch (err) {
-        throw new StreamhouseError('SH_LISTEN_FAILED', `admin listener ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`, { cause: err });
+        throw new StreamhouseError(
+          'SH_LISTEN_FAILED',
+          `admin listener ${config.admin.host}:${config.admin.port}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
       const a = admin;
       cleanups.push(() => a.close());
     }
     ready = true;
     logger.info(
-      { listen: `${bound.host}:${bound.port}`, advertised: `${advertised.host}:${advertised.port}`, admin: admin ? `${admin.host}:${admin.port}` : null, clusterId, dataDir, metadata: metadataUrl, objectStore: objectStoreUrl },
+      {
+        listen: `${bound.host}:${bound.port}`,
+        advertised: `${advertised.host}:${advertised.port}`,
+        admin: admin ? `${admin.host}:${admin.port}` : null,
+        clusterId,
+        dataDir,
+        metadata: metadataUrl,
+        objectStore: objectStoreUrl,
+      },
       'StreamHouse broker started',
     );
 

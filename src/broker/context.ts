@@ -4,10 +4,10 @@
  */
 import type { Logger } from 'pino';
 import type { BrokerConfig, HostPort } from '../config/broker-config.js';
+import type { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
+import type { ProducerIdManager } from '../coordinators/producer-ids.js';
 import type { LogStore } from '../log/log-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { ProducerIdManager } from '../coordinators/producer-ids.js';
-import type { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 
 export interface ApiVersionRange {
   apiKey: number;

@@ -25,7 +25,10 @@ function alive(pid: number): boolean {
 export function acquireDataDirLock(dataDir: string): DataDirLock {
   const path = join(dataDir, 'LOCK');
   if (heldInThisProcess.has(path)) {
-    throw new StreamhouseError('SH_DATA_DIR_LOCKED', `data dir ${dataDir} is already in use by a broker in this process`);
+    throw new StreamhouseError(
+      'SH_DATA_DIR_LOCKED',
+      `data dir ${dataDir} is already in use by a broker in this process`,
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -50,7 +53,10 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
       if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
-        throw new StreamhouseError('SH_DATA_DIR_LOCKED', `data dir ${dataDir} is locked by running process ${owner}`);
+        throw new StreamhouseError(
+          'SH_DATA_DIR_LOCKED',
+          `data dir ${dataDir} is locked by running process ${owner}`,
+        );
       }
       unlinkSync(path); // stale lock from a process that died
     }

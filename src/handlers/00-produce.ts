@@ -7,50 +7,61 @@ import { Produce } from '../../protocol/messages/index.js';
 import type { ProducePart, ProducePartResult } from '../log/log-store.js';
 import { defineHandler, NO_RESPONSE } from './handler.js';
 
-export const produceHandler = defineHandler(Produce, { min: 0, max: 11 }, {
-  async handle(ctx, req) {
-    const version = ctx.header.apiVersion;
-    const acks = req.acks;
-    let failAll: number | null = null;
-    if (version < 3) failAll = ErrorCode.UNSUPPORTED_VERSION;
-    else if (acks !== 0 && acks !== 1 && acks !== -1) failAll = ErrorCode.INVALID_REQUIRED_ACKS;
+export const produceHandler = defineHandler(
+  Produce,
+  { min: 0, max: 11 },
+  {
+    async handle(ctx, req) {
+      const version = ctx.header.apiVersion;
+      const acks = req.acks;
+      let failAll: number | null = null;
+      if (version < 3) failAll = ErrorCode.UNSUPPORTED_VERSION;
+      else if (acks !== 0 && acks !== 1 && acks !== -1) failAll = ErrorCode.INVALID_REQUIRED_ACKS;
 
-    const parts: ProducePart[] = [];
-    for (const t of req.topicData) {
-      for (const p of t.partitionData) parts.push({ topic: t.name, partition: p.index, records: p.records });
-    }
-    // Offsets are assigned inside produce() before its first await: request order = offset order.
-    const results: ProducePartResult[] =
-      failAll === null
-        ? await ctx.broker.log.produce(parts, req.timeoutMs)
-        : parts.map(() => ({ errorCode: failAll, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: null }));
-    if (acks === 0) return NO_RESPONSE;
-    let i = 0;
-    return {
-      responses: req.topicData.map((t) => ({
-        name: t.name,
-        partitionResponses: t.partitionData.map((p) => {
-          const r = results[i++]!;
-          return {
-            index: p.index,
-            errorCode: r.errorCode,
-            baseOffset: BigInt(r.baseOffset),
-            logAppendTimeMs: BigInt(r.logAppendTimeMs),
-            logStartOffset: BigInt(r.logStartOffset),
-            recordErrors: [],
-            errorMessage: r.errorMessage,
-          };
-        }),
-      })),
-      throttleTimeMs: 0,
-    };
+      const parts: ProducePart[] = [];
+      for (const t of req.topicData) {
+        for (const p of t.partitionData)
+          parts.push({ topic: t.name, partition: p.index, records: p.records });
+      }
+      // Offsets are assigned inside produce() before its first await: request order = offset order.
+      const results: ProducePartResult[] =
+        failAll === null
+          ? await ctx.broker.log.produce(parts, req.timeoutMs)
+          : parts.map(() => ({
+              errorCode: failAll,
+              baseOffset: -1,
+              logAppendTimeMs: -1,
+              logStartOffset: -1,
+              errorMessage: null,
+            }));
+      if (acks === 0) return NO_RESPONSE;
+      let i = 0;
+      return {
+        responses: req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => {
+            const r = results[i++]!;
+            return {
+              index: p.index,
+              errorCode: r.errorCode,
+              baseOffset: BigInt(r.baseOffset),
+              logAppendTimeMs: BigInt(r.logAppendTimeMs),
+              logStartOffset: BigInt(r.logStartOffset),
+              recordErrors: [],
+              errorMessage: r.errorMessage,
+            };
+          }),
+        })),
+        throttleTimeMs: 0,
+      };
+    },
+    errorResponse(req, errorCode) {
+      return {
+        responses: req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1n })),
+        })),
+      };
+    },
   },
-  errorResponse(req, errorCode) {
-    return {
-      responses: req.topicData.map((t) => ({
-        name: t.name,
-        partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1n })),
-      })),
-    };
-  },
-});
+);

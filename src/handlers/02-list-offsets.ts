@@ -11,51 +11,58 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 
-export const listOffsetsHandler = defineHandler(ListOffsets, { min: 0, max: 8 }, {
-  async handle(ctx, req) {
-    const { log } = ctx.broker;
-    const topics = [];
-    for (const t of req.topics) {
-      const partitions = [];
-      for (const rp of t.partitions) {
-        const p = log.partition(t.name, rp.partitionIndex);
-        if (p === undefined) {
-          partitions.push({ partitionIndex: rp.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
-          continue;
+export const listOffsetsHandler = defineHandler(
+  ListOffsets,
+  { min: 0, max: 8 },
+  {
+    async handle(ctx, req) {
+      const { log } = ctx.broker;
+      const topics = [];
+      for (const t of req.topics) {
+        const partitions = [];
+        for (const rp of t.partitions) {
+          const p = log.partition(t.name, rp.partitionIndex);
+          if (p === undefined) {
+            partitions.push({
+              partitionIndex: rp.partitionIndex,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            });
+            continue;
+          }
+          let offset = -1;
+          let timestamp = -1;
+          if (rp.timestamp === LATEST) offset = p.highWatermark;
+          else if (rp.timestamp === EARLIEST || rp.timestamp === EARLIEST_LOCAL) offset = p.logStartOffset;
+          else if (rp.timestamp === MAX_TIMESTAMP) {
+            const found = await log.offsetOfMaxTimestamp(p);
+            if (found !== null) ({ offset, timestamp } = found);
+          } else if (rp.timestamp >= 0n) {
+            const found = await log.offsetForTimestamp(p, Number(rp.timestamp));
+            if (found !== null) ({ offset, timestamp } = found);
+          } else {
+            partitions.push({ partitionIndex: rp.partitionIndex, errorCode: ErrorCode.INVALID_REQUEST });
+            continue;
+          }
+          partitions.push({
+            partitionIndex: rp.partitionIndex,
+            errorCode: ErrorCode.NONE,
+            oldStyleOffsets: offset >= 0 ? [BigInt(offset)] : [],
+            timestamp: BigInt(timestamp),
+            offset: BigInt(offset),
+            leaderEpoch: 0,
+          });
         }
-        let offset = -1;
-        let timestamp = -1;
-        if (rp.timestamp === LATEST) offset = p.highWatermark;
-        else if (rp.timestamp === EARLIEST || rp.timestamp === EARLIEST_LOCAL) offset = p.logStartOffset;
-        else if (rp.timestamp === MAX_TIMESTAMP) {
-          const found = await log.offsetOfMaxTimestamp(p);
-          if (found !== null) ({ offset, timestamp } = found);
-        } else if (rp.timestamp >= 0n) {
-          const found = await log.offsetForTimestamp(p, Number(rp.timestamp));
-          if (found !== null) ({ offset, timestamp } = found);
-        } else {
-          partitions.push({ partitionIndex: rp.partitionIndex, errorCode: ErrorCode.INVALID_REQUEST });
-          continue;
-        }
-        partitions.push({
-          partitionIndex: rp.partitionIndex,
-          errorCode: ErrorCode.NONE,
-          oldStyleOffsets: offset >= 0 ? [BigInt(offset)] : [],
-          timestamp: BigInt(timestamp),
-          offset: BigInt(offset),
-          leaderEpoch: 0,
-        });
+        topics.push({ name: t.name, partitions });
       }
-      topics.push({ name: t.name, partitions });
-    }
-    return { throttleTimeMs: 0, topics };
+      return { throttleTimeMs: 0, topics };
+    },
+    errorResponse(req, errorCode) {
+      return {
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+        })),
+      };
+    },
   },
-  errorResponse(req, errorCode) {
-    return {
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-      })),
-    };
-  },
-});
+);

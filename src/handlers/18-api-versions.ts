@@ -4,12 +4,16 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { ApiVersions } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
 
-export const apiVersionsHandler = defineHandler(ApiVersions, { min: 0, max: 4 }, {
-  handle(ctx) {
-    return {
-      errorCode: ErrorCode.NONE,
-      apiKeys: ctx.broker.apiVersions(),
-      throttleTimeMs: 0,
-    };
+export const apiVersionsHandler = defineHandler(
+  ApiVersions,
+  { min: 0, max: 4 },
+  {
+    handle(ctx) {
+      return {
+        errorCode: ErrorCode.NONE,
+        apiKeys: ctx.broker.apiVersions(),
+        throttleTimeMs: 0,
+      };
+    },
   },
-});
+);

@@ -5,15 +5,23 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { apiKeyName } from '../../protocol/api-keys.js';
-import type { DispatchObserver } from '../server/dispatcher.js';
 import type { WalFileOps } from '../log/wal/files.js';
 import { nodeFileOps } from '../log/wal/files.js';
+import type { DispatchObserver } from '../server/dispatcher.js';
 
 export interface MetricSources {
   connections(): number;
   bytesIn(): number;
   bytesOut(): number;
-  log(): { unuploadedBytes: number; hotBytes: number; uploadLagMs: number; objectsUploaded: number; bytesUploaded: number; uploadFailures: number; walBytes: number };
+  log(): {
+    unuploadedBytes: number;
+    hotBytes: number;
+    uploadLagMs: number;
+    objectsUploaded: number;
+    bytesUploaded: number;
+    uploadFailures: number;
+    walBytes: number;
+  };
   wal(): { appends: number; writes: number; fsyncs: number; bytesWritten: number } | null;
 }
 
@@ -28,8 +36,18 @@ export class BrokerMetrics implements DispatchObserver {
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'streamhouse_requests_total', help: 'Kafka requests handled, by API', labelNames: ['api'], registers });
-    this.errors = new Counter({ name: 'streamhouse_request_errors_total', help: 'Requests whose handler failed, by API', labelNames: ['api'], registers });
+    this.requests = new Counter({
+      name: 'streamhouse_requests_total',
+      help: 'Kafka requests handled, by API',
+      labelNames: ['api'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'streamhouse_request_errors_total',
+      help: 'Requests whose handler failed, by API',
+      labelNames: ['api'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'streamhouse_request_duration_seconds',
       help: 'Time from decoded request to response body, by API (includes fsync wait and long polls)',
@@ -67,15 +85,51 @@ export class BrokerMetrics implements DispatchObserver {
     gauge('streamhouse_connections', 'Open client connections', () => sources.connections());
     gauge('streamhouse_bytes_in_total', 'Bytes received from clients', () => sources.bytesIn());
     gauge('streamhouse_bytes_out_total', 'Bytes sent to clients', () => sources.bytesOut());
-    gauge('streamhouse_upload_backlog_bytes', 'Durable bytes not yet uploaded to the object store', () => sources.log().unuploadedBytes);
-    gauge('streamhouse_upload_lag_seconds', 'Age of the oldest batch not yet uploaded', () => sources.log().uploadLagMs / 1000);
-    gauge('streamhouse_hot_tail_bytes', 'Bytes of recent batches held in memory', () => sources.log().hotBytes);
-    gauge('streamhouse_objects_uploaded_total', 'Objects written to the object store', () => sources.log().objectsUploaded);
-    gauge('streamhouse_bytes_uploaded_total', 'Bytes written to the object store', () => sources.log().bytesUploaded);
-    gauge('streamhouse_upload_failures_total', 'Failed upload attempts (retried)', () => sources.log().uploadFailures);
-    gauge('streamhouse_wal_bytes', 'Bytes on disk in the WAL above its checkpoint', () => sources.log().walBytes);
-    gauge('streamhouse_wal_appends_total', 'WAL appends (one per produce request)', () => sources.wal()?.appends ?? 0);
-    gauge('streamhouse_wal_fsyncs_total', 'WAL fdatasync calls (group commits)', () => sources.wal()?.fsyncs ?? 0);
+    gauge(
+      'streamhouse_upload_backlog_bytes',
+      'Durable bytes not yet uploaded to the object store',
+      () => sources.log().unuploadedBytes,
+    );
+    gauge(
+      'streamhouse_upload_lag_seconds',
+      'Age of the oldest batch not yet uploaded',
+      () => sources.log().uploadLagMs / 1000,
+    );
+    gauge(
+      'streamhouse_hot_tail_bytes',
+      'Bytes of recent batches held in memory',
+      () => sources.log().hotBytes,
+    );
+    gauge(
+      'streamhouse_objects_uploaded_total',
+      'Objects written to the object store',
+      () => sources.log().objectsUploaded,
+    );
+    gauge(
+      'streamhouse_bytes_uploaded_total',
+      'Bytes written to the object store',
+      () => sources.log().bytesUploaded,
+    );
+    gauge(
+      'streamhouse_upload_failures_total',
+      'Failed upload attempts (retried)',
+      () => sources.log().uploadFailures,
+    );
+    gauge(
+      'streamhouse_wal_bytes',
+      'Bytes on disk in the WAL above its checkpoint',
+      () => sources.log().walBytes,
+    );
+    gauge(
+      'streamhouse_wal_appends_total',
+      'WAL appends (one per produce request)',
+      () => sources.wal()?.appends ?? 0,
+    );
+    gauge(
+      'streamhouse_wal_fsyncs_total',
+      'WAL fdatasync calls (group commits)',
+      () => sources.wal()?.fsyncs ?? 0,
+    );
   }
 
   onRequest(apiKey: number, _apiVersion: number, durationMs: number, failed: boolean): void {

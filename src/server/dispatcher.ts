@@ -66,7 +66,12 @@ export class Dispatcher implements FrameDispatcher {
       }
       throw err;
     }
-    const ctx: RequestContext = { broker: this.broker, connection: conn, header, requestBytes: frame.length + 4 };
+    const ctx: RequestContext = {
+      broker: this.broker,
+      connection: conn,
+      header,
+      requestBytes: frame.length + 4,
+    };
     let response: unknown;
     let failed = false;
     try {
@@ -82,7 +87,8 @@ export class Dispatcher implements FrameDispatcher {
   }
 
   private errorResponse(handler: Handler, request: Record<string, unknown>, responseFields: object): object {
-    if (handler.errorResponse) return handler.errorResponse(request as never, ErrorCode.UNKNOWN_SERVER_ERROR) as object;
+    if (handler.errorResponse)
+      return handler.errorResponse(request as never, ErrorCode.UNKNOWN_SERVER_ERROR) as object;
     if ('errorCode' in responseFields) return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
     throw new CloseConnection(`${handler.api.name} failed and has no error response`);
   }
