@@ -9,6 +9,9 @@ import type { ReadResult } from '../log/log-store.js';
 import type { Partition } from '../log/partition.js';
 import { defineHandler } from './handler.js';
 
+/** Kafka answers "no data" with an empty record set, never null: librdkafka rejects a null one. */
+const EMPTY_RECORDS = Buffer.alloc(0);
+
 interface Slot {
   topicIndex: number;
   partitionIndex: number;
@@ -18,76 +21,89 @@ interface Slot {
   partitionMaxBytes: number;
 }
 
-export const fetchHandler = defineHandler(Fetch, { min: 4, max: 16 }, {
-  async handle(ctx, req) {
-    const { log } = ctx.broker;
-    const byId = ctx.header.apiVersion >= 13;
-    const slots: Slot[] = [];
-    req.topics.forEach((t, topicIndex) => {
-      const topic = byId ? log.topicById(t.topicId) : log.topic(t.topic);
-      for (const p of t.partitions) {
-        const partition = topic?.partitions[p.partition];
-        slots.push({
-          topicIndex,
-          partitionIndex: p.partition,
-          partition,
-          errorCode:
-            topic === undefined
-              ? byId
-                ? ErrorCode.UNKNOWN_TOPIC_ID
-                : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-              : partition === undefined
-                ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                : ErrorCode.NONE,
-          fetchOffset: Number(p.fetchOffset),
-          partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
-        });
-      }
-    });
-
-    const maxWaitMs = Math.max(0, req.maxWaitMs);
-    const deadline = Date.now() + maxWaitMs;
-    let results = await readAll(slots, Math.max(0, req.maxBytes), log.readPartition.bind(log));
-    for (;;) {
-      const total = results.reduce((n, r) => n + r.bytes, 0);
-      const anyError = results.some((r) => r.errorCode !== ErrorCode.NONE);
-      const remaining = deadline - Date.now();
-      if (total >= req.minBytes || anyError || remaining <= 0) break;
-      await waitForAppend(slots, remaining);
-      results = await readAll(slots, Math.max(0, req.maxBytes), log.readPartition.bind(log));
-    }
-
-    const responses = req.topics.map((t) => ({
-      topic: t.topic,
-      topicId: t.topicId,
-      partitions: [] as object[],
-    }));
-    slots.forEach((s, i) => {
-      const r = results[i]!;
-      responses[s.topicIndex]!.partitions.push({
-        partitionIndex: s.partitionIndex,
-        errorCode: r.errorCode,
-        highWatermark: BigInt(r.highWatermark),
-        lastStableOffset: BigInt(r.highWatermark),
-        logStartOffset: BigInt(r.logStartOffset),
-        abortedTransactions: null,
-        preferredReadReplica: -1,
-        records: r.records.length === 0 ? null : r.records,
+export const fetchHandler = defineHandler(
+  Fetch,
+  { min: 4, max: 16 },
+  {
+    async handle(ctx, req) {
+      const { log } = ctx.broker;
+      const byId = ctx.header.apiVersion >= 13;
+      const slots: Slot[] = [];
+      req.topics.forEach((t, topicIndex) => {
+        const topic = byId ? log.topicById(t.topicId) : log.topic(t.topic);
+        for (const p of t.partitions) {
+          const partition = topic?.partitions[p.partition];
+          slots.push({
+            topicIndex,
+            partitionIndex: p.partition,
+            partition,
+            errorCode:
+              topic === undefined
+                ? byId
+                  ? ErrorCode.UNKNOWN_TOPIC_ID
+                  : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                : partition === undefined
+                  ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                  : ErrorCode.NONE,
+            fetchOffset: Number(p.fetchOffset),
+            partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
+          });
+        }
       });
-    });
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
-  },
-  errorResponse(req, errorCode) {
-    return {
-      errorCode,
-      responses: req.topics.map((t) => ({
+
+      const maxWaitMs = Math.max(0, req.maxWaitMs);
+      const deadline = Date.now() + maxWaitMs;
+      const read = (p: Partition, offset: number, maxBytes: number) => log.readPartition(p, offset, maxBytes);
+      let results = await readAll(slots, Math.max(0, req.maxBytes), read);
+      for (;;) {
+        let total = 0;
+        let anyError = false;
+        for (const r of results) {
+          total += r.bytes;
+          if (r.errorCode !== ErrorCode.NONE) anyError = true;
+        }
+        const remaining = deadline - Date.now();
+        if (total >= req.minBytes || anyError || remaining <= 0) break;
+        await waitForAppend(slots, remaining);
+        results = await readAll(slots, Math.max(0, req.maxBytes), read);
+      }
+
+      const responses = req.topics.map((t) => ({
         topic: t.topic,
         topicId: t.topicId,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partition, errorCode, highWatermark: -1n })),
-      })),
-    };
+        partitions: [] as object[],
+      }));
+      slots.forEach((s, i) => {
+        const r = results[i]!;
+        responses[s.topicIndex]!.partitions.push({
+          partitionIndex: s.partitionIndex,
+          errorCode: r.errorCode,
+          highWatermark: BigInt(r.highWatermark),
+          lastStableOffset: BigInt(r.highWatermark),
+          logStartOffset: BigInt(r.logStartOffset),
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: r.records.length === 0 ? EMPTY_RECORDS : r.records,
+        });
+      });
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+    },
+    errorResponse(req, errorCode) {
+      return {
+        errorCode,
+        responses: req.topics.map((t) => ({
+          topic: t.topic,
+          topicId: t.topicId,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partition,
+            errorCode,
+            highWatermark: -1n,
+          })),
+        })),
+      };
+    },
   },
-});
+);
 
 async function readAll(
   slots: readonly Slot[],
@@ -96,14 +112,14 @@ async function readAll(
 ): Promise<ReadResult[]> {
   const out: ReadResult[] = [];
   let budget = responseMaxBytes;
+  let first = true; // nothing in the response yet
   for (const s of slots) {
     if (s.partition === undefined || s.errorCode !== ErrorCode.NONE) {
       out.push({ errorCode: s.errorCode, highWatermark: -1, logStartOffset: -1, records: [], bytes: 0 });
       continue;
     }
     // KIP-74: once something is in the response, later partitions only get what fits.
-    const limit = Math.min(s.partitionMaxBytes, budget > 0 ? budget : 0);
-    const first = out.every((r) => r.bytes === 0);
+    const limit = Math.min(s.partitionMaxBytes, Math.max(budget, 0));
     if (limit <= 0 && !first) {
       out.push(await read(s.partition, s.fetchOffset, 0).then((r) => ({ ...r, records: [], bytes: 0 })));
       continue;
@@ -111,6 +127,7 @@ async function readAll(
     const r = await read(s.partition, s.fetchOffset, Math.max(limit, 1));
     out.push(r);
     budget -= r.bytes;
+    if (r.bytes > 0) first = false;
   }
   return out;
 }

@@ -34,17 +34,18 @@ import {
   splitBatches,
   validateBatch,
 } from '../../protocol/records/batch.js';
-import { iterateRecords } from '../../protocol/records/record.js';
 import { detectMagic, legacyMessageSetVerdict } from '../../protocol/records/legacy.js';
+import { iterateRecords } from '../../protocol/records/record.js';
 import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/metadata-store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 import type { ObjectStore } from '../tiering/object-store.js';
-import type { WriteAheadLog } from './wal/wal.js';
 import { ObjectRangeCache } from './object-cache.js';
 import { Partition, type StoredBatch, type TopicState } from './partition.js';
-import { decodeRecordsEntry, encodeRecordsEntry, type WalPart } from './wal-entry.js';
 import { type BatchMetadata, type IdempotentBatch, ProducerStateTable } from './producer-state.js';
+import type { WriteAheadLog } from './wal/wal.js';
+import { decodeRecordsEntry, encodeRecordsEntry, type WalPart } from './wal-entry.js';
 
 export interface LogStoreOptions {
   /** Produce waits, then fails, once this many bytes are not yet uploaded. */
@@ -126,6 +127,10 @@ export class LogStore {
   private readonly topicsById = new Map<string, TopicState>();
   private readonly cache: ObjectRangeCache;
   private unuploaded = 0;
+  /** An uploaded object whose index commit failed: retried, unchanged, before anything else. */
+  private failedCommit: UploadedObject | null = null;
+  /** Part of `unuploaded` written to the WAL but not yet fsynced (the uploader cannot take it yet). */
+  private notDurable = 0;
   private hotTotal = 0;
   private durableLsn = 0;
   private oldestPendingAt = 0;
@@ -486,20 +491,25 @@ export class LogStore {
         : Promise.all(waitDurable).then(() => results);
     }
     if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
+    let entryBytes = 0;
+    for (const w of walParts) entryBytes += w.records.length;
     const applyDurable = () => {
       for (const t of touched) t.p.advanceHighWatermark(t.end);
-      this.scheduleUpload();
+      this.scheduleUpload(this.blockedProduces.length > 0);
       return results;
     };
     if (this.wal === null) return Promise.resolve(applyDurable());
+    this.notDurable += entryBytes;
     return this.wal.append(encodeRecordsEntry(walParts)).then(
       ({ endLsn }) => {
+        this.notDurable -= entryBytes;
         if (endLsn > this.durableLsn) this.durableLsn = endLsn;
         return applyDurable();
       },
       (err: unknown) => {
         // After a failed write/fsync nothing about these offsets is known; the WAL is now failed and
         // every later produce fails the same way. Operators see one error log line per request.
+        this.notDurable -= entryBytes;
         this.log.error({ err }, 'WAL append failed; answering KAFKA_STORAGE_ERROR');
         for (const t of touched)
           results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
@@ -734,9 +744,13 @@ export class LogStore {
 
   private scheduleUpload(force = false): void {
     if (this.closed || this.uploading !== null) return;
-    if (this.unuploaded === 0) return;
+    // Only durable bytes can be uploaded; bytes still waiting for their fsync will call back here
+    // when they become durable (without this check, an upload pass with nothing durable would
+    // reschedule itself in a microtask loop and starve the fsync completion).
+    const durablePending = this.unuploaded - this.notDurable;
+    if (durablePending <= 0) return;
     const age = Date.now() - this.oldestPendingAt;
-    if (force || this.unuploaded >= this.opts.uploadTargetBytes || age >= this.opts.uploadMaxAgeMs) {
+    if (force || durablePending >= this.opts.uploadTargetBytes || age >= this.opts.uploadMaxAgeMs) {
       if (this.uploadTimer !== null) {
         clearTimeout(this.uploadTimer);
         this.uploadTimer = null;
@@ -745,25 +759,44 @@ export class LogStore {
         .catch((err: unknown) => {
           this.stats.uploadFailures++;
           this.log.warn({ err }, 'upload failed; will retry');
-          return new Promise<void>((r) => setTimeout(r, 500).unref());
+          return new Promise<number>((r) => setTimeout(() => r(-1), 500).unref());
         })
-        .finally(() => {
+        .then((uploadedBytes) => {
           this.uploading = null;
-          this.scheduleUpload();
+          // After an empty pass, wait for the timer instead of looping.
+          if (uploadedBytes === 0) this.scheduleUploadTimer();
+          else this.scheduleUpload(this.blockedProduces.length > 0);
         });
       return;
     }
-    if (this.uploadTimer === null) {
-      this.uploadTimer = setTimeout(() => {
-        this.uploadTimer = null;
-        this.scheduleUpload();
-      }, this.opts.uploadMaxAgeMs - age);
-      this.uploadTimer.unref();
-    }
+    this.scheduleUploadTimer(this.opts.uploadMaxAgeMs - age);
   }
 
-  /** Upload every durable, not-yet-uploaded batch as one object; commit its index; checkpoint. */
-  private async uploadOnce(): Promise<void> {
+  private scheduleUploadTimer(delayMs = this.opts.uploadMaxAgeMs): void {
+    if (this.uploadTimer !== null || this.closed) return;
+    this.uploadTimer = setTimeout(
+      () => {
+        this.uploadTimer = null;
+        this.scheduleUpload();
+      },
+      Math.max(1, delayMs),
+    );
+    this.uploadTimer.unref();
+  }
+
+  /**
+   * Upload every durable, not-yet-uploaded batch as one object; commit its index; checkpoint.
+   * Returns the bytes uploaded (0 when there was nothing durable to take).
+   */
+  private async uploadOnce(): Promise<number> {
+    const retry = this.failedCommit;
+    if (retry !== null) {
+      const stillLive = retry.live.filter((x) => !x.p.topic.deleted);
+      if (stillLive.length === retry.live.length) return this.commitUploaded(retry);
+      // A topic of the failed commit was deleted since: that exact commit can no longer be made;
+      // start over with a fresh object (the old one becomes an orphan for the sweeper).
+      this.failedCommit = null;
+    }
     const started = performance.now();
     const checkpointLsn = this.durableLsn;
     const chunks: Buffer[] = [];
@@ -799,20 +832,33 @@ export class LogStore {
     if (plan.length === 0) {
       if (this.wal !== null && checkpointLsn > 0) await this.wal.checkpoint(checkpointLsn);
       this.oldestPendingAt = this.unuploaded > 0 ? Date.now() : 0;
-      return;
+      return 0;
     }
     const key = objectKey();
     await this.objects.put(key, chunks);
     const live = plan.filter((x) => !x.p.topic.deleted);
+    return this.commitUploaded({ key, size, live, checkpointLsn, started });
+  }
+
+  /**
+   * Commit an uploaded object's index, then apply it. If the commit fails, the same commit (same
+   * key, same entries) is retried first on the next pass: should the failed attempt have landed
+   * with only its answer lost, the store recognises the key (alreadyCommitted) instead of refusing a
+   * fresh key as non-contiguous forever.
+   */
+  private async commitUploaded(u: UploadedObject): Promise<number> {
+    const { key, size, live, checkpointLsn, started } = u;
     // Nothing left to index (every topic in it was deleted meanwhile): the object is an orphan
     // for the sweeper; the WAL may still move on.
     if (live.length > 0) {
+      this.failedCommit = u;
       await this.metadata.commitObject({
         key,
         sizeBytes: size,
         createdAtMs: Date.now(),
         entries: live.map((x) => x.entry),
       });
+      this.failedCommit = null;
     }
     for (const x of live) {
       const entry: LocatedIndexEntry = { ...x.entry, objectKey: key };
@@ -832,6 +878,7 @@ export class LogStore {
     this.evictHot();
     this.releaseBlocked();
     this.observer.onUpload?.(size, performance.now() - started);
+    return size;
   }
 
   private async saveProducerSnapshot(p: Partition): Promise<void> {
@@ -927,7 +974,8 @@ export class LogStore {
     // A grace period lets cold reads that already located an object finish before it goes.
     const keys = (
       await this.metadata.listUnreferencedObjects({
-        unreferencedAtOrBeforeMs: Math.max(now, Date.now()) - (this.opts.objectDeleteGraceMs ?? OBJECT_DELETE_GRACE_MS),
+        unreferencedAtOrBeforeMs:
+          Math.max(now, Date.now()) - (this.opts.objectDeleteGraceMs ?? OBJECT_DELETE_GRACE_MS),
       })
     ).map((o) => o.key);
     if (keys.length === 0) return 0;
@@ -980,6 +1028,14 @@ export class LogStore {
       ]);
     }
   }
+}
+
+interface UploadedObject {
+  key: string;
+  size: number;
+  live: { p: Partition; entry: Mutable<IndexEntry> }[];
+  checkpointLsn: number;
+  started: number;
 }
 
 /** Resolves once the partition's high watermark reaches `end` (or the topic goes away). */

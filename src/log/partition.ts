@@ -35,6 +35,14 @@ export interface TopicState {
 
 type Waiter = () => void;
 
+/** Placeholder for evicted slots below hotHead, so their bytes can be garbage-collected at once. */
+const EVICTED: StoredBatch = Object.freeze({
+  baseOffset: -1,
+  lastOffset: -1,
+  maxTimestamp: -1,
+  bytes: Buffer.alloc(0),
+});
+
 export class Partition {
   logStartOffset = 0;
   nextOffset = 0;
@@ -155,7 +163,7 @@ export class Partition {
     while (this.hotHead < this.hot.length && this.hotBytes > keepBytes) {
       const b = this.hot[this.hotHead]!;
       if (b.lastOffset >= this.uploadedEnd) break;
-      this.hotHead++;
+      this.hot[this.hotHead++] = EVICTED; // drop the reference now, not at the next compaction
       this.hotBytes -= b.bytes.length;
       freed += b.bytes.length;
     }
