@@ -285,16 +285,16 @@ function storeUrl(opts: {
 
 const metadataParser = storeUrl({
   expected:
-    'sqlite://PATH or memory://, e.g. sqlite:///var/lib/streamhouse/metadata.db (empty: sqlite://<data.dir>/metadata.db)',
-  schemes: { sqlite: 'path', memory: 'any' },
-  later: { postgres: 'PostgreSQL', postgresql: 'PostgreSQL' },
+    'sqlite://PATH, postgres://USER@HOST:PORT/DB[?schema=NAME] or memory://, e.g. sqlite:///var/lib/streamhouse/metadata.db (empty: sqlite://<data.dir>/metadata.db)',
+  schemes: { sqlite: 'path', memory: 'any', postgres: 'path', postgresql: 'path' },
+  later: {},
 });
 
 const objectStoreParser = storeUrl({
   expected:
-    'file://DIR or memory://, e.g. file:///var/lib/streamhouse/objects (empty: file://<data.dir>/objects)',
-  schemes: { file: 'path', memory: 'any' },
-  later: { s3: 'S3' },
+    'file://DIR, s3://BUCKET/PREFIX?region=R or memory://, e.g. file:///var/lib/streamhouse/objects (empty: file://<data.dir>/objects)',
+  schemes: { file: 'path', memory: 'any', s3: 'path' },
+  later: {},
 });
 
 const cleanupPolicyParser: Parser<string> = {

@@ -5,14 +5,16 @@
  *   sqlite:///abs/path.db       SQLite file at /abs/path.db (parent directories are created)
  *   sqlite://relative.db        SQLite file resolved against process.cwd()
  *   sqlite://:memory:           a private in-memory SQLite database (tests)
- *   postgres://…, postgresql://…   not yet supported (a later issue adds the PostgreSQL store)
+ *   postgres://user:pw@host:port/db?schema=NAME   PostgreSQL (postgresql:// too); schema defaults
+ *                               to `streamhouse` and is created on first open
  *
- * Paths are percent-decoded; query strings are not accepted. Errors: MetadataStoreError
+ * sqlite:// paths are percent-decoded and take no query string. Errors: MetadataStoreError
  * UNSUPPORTED_URL / INVALID_URL, or whatever opening the store raises.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { MemoryMetadataStore } from './memory-metadata-store.js';
 import { type MetadataStore, MetadataStoreError, type MetadataStoreOptions } from './metadata-store.js';
+import { PostgresMetadataStore } from './postgres-metadata-store.js';
 import { SqliteMetadataStore } from './sqlite-metadata-store.js';
 
 export async function openMetadataStore(
@@ -49,10 +51,7 @@ export async function openMetadataStore(
     }
     case 'postgres':
     case 'postgresql':
-      throw new MetadataStoreError(
-        'UNSUPPORTED_URL',
-        `PostgreSQL metadata stores are not yet supported (${redact(url)}); use sqlite:// or memory://`,
-      );
+      return PostgresMetadataStore.open(url, options);
     default:
       throw new MetadataStoreError(
         'UNSUPPORTED_URL',

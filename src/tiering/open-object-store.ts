@@ -4,7 +4,7 @@
  *   memory://                  a fresh MemoryObjectStore (each call its own)
  *   file:///abs/dir            LocalObjectStore rooted at /abs/dir
  *   file://relative/dir        LocalObjectStore rooted at relative/dir, resolved against process.cwd()
- *   s3://bucket/prefix         not yet supported (a later issue adds the S3 store)
+ *   s3://bucket/prefix?...     S3ObjectStore (parameters: see s3-object-store.ts parseS3Url)
  *
  * Query parameters for file://: `fsync=false` turns off fsync (tests only). Unknown parameters are
  * rejected so a typo does not silently change durability. Paths are percent-decoded.
@@ -14,6 +14,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { LocalObjectStore } from './local-object-store.js';
 import { MemoryObjectStore } from './memory-object-store.js';
 import { type ObjectStore, ObjectStoreError } from './object-store.js';
+import { parseS3Url, S3ObjectStore } from './s3-object-store.js';
 
 export async function openObjectStore(url: string): Promise<ObjectStore> {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url);
@@ -44,10 +45,7 @@ export async function openObjectStore(url: string): Promise<ObjectStore> {
       return LocalObjectStore.open(dir, { fsync });
     }
     case 's3':
-      throw new ObjectStoreError(
-        'UNSUPPORTED_URL',
-        `s3:// object stores are not yet supported (${url}); use file:// or memory://`,
-      );
+      return new S3ObjectStore(parseS3Url(url));
     default:
       throw new ObjectStoreError(
         'UNSUPPORTED_URL',

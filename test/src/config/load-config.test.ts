@@ -380,10 +380,12 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
       ['sqlite:///var/lib/sh/meta.db', 'sqlite:///var/lib/sh/meta.db'],
       ['sqlite://relative.db', 'sqlite://relative.db'],
       ['memory://', 'memory://'],
+      ['postgres://db/sh', 'postgres://db/sh'],
+      ['postgresql://u@db:5432/sh?schema=s1', 'postgresql://u@db:5432/sh?schema=s1'],
       ['', null],
     ],
     bad: [
-      ['postgres://db/sh', 'PostgreSQL is not supported yet'],
+      ['postgres://', 'postgres:// needs a path'],
       ['mysql://db', 'unknown scheme mysql://'],
       ['sqlite://', 'sqlite:// needs a path'],
       ['/var/lib/meta.db', 'not a URL'],
@@ -394,10 +396,11 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
     good: [
       ['file:///var/lib/sh/objects', 'file:///var/lib/sh/objects'],
       ['memory://', 'memory://'],
+      ['s3://bucket/prefix', 's3://bucket/prefix'],
       ['', null],
     ],
     bad: [
-      ['s3://bucket/prefix', 'S3 is not supported yet'],
+      ['s3://', 's3:// needs a path'],
       ['file://', 'file:// needs a path'],
       ['http://x', 'unknown scheme http://'],
     ],
@@ -546,8 +549,8 @@ t.test('the message from the brief', async (t) => {
 t.test('credentials in store URLs are not echoed', async (t) => {
   const message = configError(
     t,
-    { flags: [flag('metadata', 'postgres://admin:hunter2@db:5432/sh', '--metadata')] },
-    ['metadata=postgres://admin:***@db:5432/sh (from --metadata)'],
+    { flags: [flag('metadata', 'mysql://admin:hunter2@db:5432/sh', '--metadata')] },
+    ['metadata=mysql://admin:***@db:5432/sh (from --metadata)'],
   );
   t.notMatch(message, /hunter2/);
 });

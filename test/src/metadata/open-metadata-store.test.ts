@@ -51,12 +51,13 @@ t.test('the clock option reaches the store', async (t) => {
 });
 
 t.test('unsupported and invalid URLs', async (t) => {
-  await t.rejects(openMetadataStore('postgres://user:secret@localhost:5432/db'), {
+  await t.rejects(openMetadataStore('postgres://user:secret@127.0.0.1:5432/db?schema=Not-Valid'), {
     name: 'MetadataStoreError',
-    code: 'UNSUPPORTED_URL',
-    message: /not yet supported/,
+    code: 'INVALID_URL',
   });
-  const err = await openMetadataStore('postgresql://user:secret@host/db').catch((e: unknown) => e);
+  // Port 1 refuses at once: the store is unavailable, and the password stays out of the message.
+  const err = await openMetadataStore('postgresql://user:secret@127.0.0.1:1/db').catch((e: unknown) => e);
+  t.match(err, { name: 'MetadataStoreError', code: 'METADATA_STORE_UNAVAILABLE', retriable: true });
   t.notMatch((err as Error).message, /secret/, 'the password is not in the message');
   await t.rejects(openMetadataStore('mysql://host/db'), { code: 'UNSUPPORTED_URL' });
   await t.rejects(openMetadataStore('just-a-file.db'), { code: 'INVALID_URL' });

@@ -6,6 +6,7 @@ import t from 'tap';
 import { LocalObjectStore } from '../../../src/tiering/local-object-store.js';
 import { MemoryObjectStore } from '../../../src/tiering/memory-object-store.js';
 import { openObjectStore } from '../../../src/tiering/open-object-store.js';
+import { S3ObjectStore } from '../../../src/tiering/s3-object-store.js';
 
 t.test('memory:// opens a fresh memory store each time', async (t) => {
   const a = await openObjectStore('memory://');
@@ -37,12 +38,19 @@ t.test('file:///abs and file://relative open local stores', async (t) => {
   await relStore.close();
 });
 
+t.test('s3://bucket/prefix opens an S3 store (no request is made until first use)', async (t) => {
+  const store = await openObjectStore('s3://bucket/some/prefix?region=eu-west-1&endpoint=http://127.0.0.1:1');
+  t.ok(store instanceof S3ObjectStore);
+  t.equal((store as S3ObjectStore).keyPrefix, 'some/prefix/');
+  await store.close();
+});
+
 t.test('unsupported and invalid URLs', async (t) => {
-  await t.rejects(openObjectStore('s3://bucket/prefix'), {
+  await t.rejects(openObjectStore('s3://Bad_Bucket/prefix'), {
     name: 'ObjectStoreError',
-    code: 'UNSUPPORTED_URL',
-    message: /not yet supported/,
+    code: 'INVALID_URL',
   });
+  await t.rejects(openObjectStore('s3://bucket/prefix?typo=1'), { code: 'INVALID_URL' });
   await t.rejects(openObjectStore('ftp://host/dir'), { code: 'UNSUPPORTED_URL' });
   await t.rejects(openObjectStore('/just/a/path'), { code: 'INVALID_URL' });
   await t.rejects(openObjectStore('file://'), { code: 'INVALID_URL' });
