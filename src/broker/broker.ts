@@ -244,8 +244,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         admin: admin ? `${admin.host}:${admin.port}` : null,
         clusterId,
         dataDir,
-        metadata: metadataUrl,
-        objectStore: objectStoreUrl,
+        metadata: redactUrl(metadataUrl),
+        objectStore: redactUrl(objectStoreUrl),
       },
       'StreamHouse broker started',
     );
@@ -272,5 +272,19 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   } catch (err) {
     await undo();
     throw err;
+  }
+}
+
+/** A store URL fit for a log line: passwords and secret query parameters masked. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    for (const key of [...u.searchParams.keys()]) {
+      if (/secret|password|token/i.test(key)) u.searchParams.set(key, '***');
+    }
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
   }
 }

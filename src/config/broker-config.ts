@@ -23,9 +23,9 @@ export interface BrokerConfig {
   /** Root for the WAL, the default SQLite file and the default object directory. null = no disk at all
    * (only with memory:// stores; nothing survives a restart — for tests and embedding). */
   dataDir: string | null;
-  /** sqlite://PATH | memory:// (postgres:// later). null = sqlite://<dataDir>/metadata.db */
+  /** sqlite://PATH | postgres://… | memory://. null = sqlite://<dataDir>/metadata.db */
   metadataUrl: string | null;
-  /** file://DIR | memory:// (s3:// later). null = file://<dataDir>/objects */
+  /** file://DIR | s3://BUCKET/PREFIX?… | memory://. null = file://<dataDir>/objects */
   objectStoreUrl: string | null;
   /** fsync the WAL before acknowledging (turning this off breaks the durability contract). */
   walFsync: boolean;

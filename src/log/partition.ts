@@ -111,7 +111,11 @@ export class Partition {
   }
 
   /** Batches in memory from the one containing `offset`, up to HW, at most ~maxBytes (≥ 1 batch). */
-  readHot(offset: number, maxBytes: number, upTo = this.highWatermark): { chunks: Buffer[]; bytes: number } | null {
+  readHot(
+    offset: number,
+    maxBytes: number,
+    upTo = this.highWatermark,
+  ): { chunks: Buffer[]; bytes: number } | null {
     const hot = this.hot;
     let lo = this.hotHead;
     let hi = hot.length - 1;
