@@ -25,6 +25,7 @@ import { Dispatcher } from '../server/dispatcher.js';
 import { KafkaListener } from '../server/server.js';
 import type { ObjectStore } from '../tiering/object-store.js';
 import { openObjectStore } from '../tiering/open-object-store.js';
+import { S3ObjectStore } from '../tiering/s3-object-store.js';
 import type { ApiVersionRange, BrokerContext } from './context.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { topicConfigDefaults } from './topic-defaults.js';
@@ -115,6 +116,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           walBytes: 0,
         },
       wal: () => wal?.stats ?? null,
+      objectStore: () => (objects instanceof S3ObjectStore ? objects.stats : null),
     });
 
     if (dataDir !== null) {

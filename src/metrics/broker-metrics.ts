@@ -23,6 +23,15 @@ export interface MetricSources {
     walBytes: number;
   };
   wal(): { appends: number; writes: number; fsyncs: number; bytesWritten: number } | null;
+  /** Object store request counters (S3 only; null for local/memory stores). */
+  objectStore?(): {
+    requests: Record<string, number>;
+    failures: Record<string, number>;
+    retries: number;
+    throttled: number;
+    breakerState: string;
+    queued: number;
+  } | null;
 }
 
 export class BrokerMetrics implements DispatchObserver {
@@ -129,6 +138,50 @@ export class BrokerMetrics implements DispatchObserver {
       'streamhouse_wal_fsyncs_total',
       'WAL fdatasync calls (group commits)',
       () => sources.wal()?.fsyncs ?? 0,
+    );
+    const store = () => sources.objectStore?.() ?? null;
+    new Gauge({
+      name: 'streamhouse_object_store_requests_total',
+      help: 'Object store requests sent (S3), by operation',
+      labelNames: ['op'],
+      registers,
+      collect() {
+        const s = store();
+        if (s) for (const [op, n] of Object.entries(s.requests)) this.set({ op }, n);
+      },
+    });
+    new Gauge({
+      name: 'streamhouse_object_store_failures_total',
+      help: 'Object store requests that failed (S3), by operation',
+      labelNames: ['op'],
+      registers,
+      collect() {
+        const s = store();
+        if (s) for (const [op, n] of Object.entries(s.failures)) this.set({ op }, n);
+      },
+    });
+    gauge(
+      'streamhouse_object_store_retries_total',
+      'Object store request retries (S3)',
+      () => store()?.retries ?? 0,
+    );
+    gauge(
+      'streamhouse_object_store_throttled_total',
+      'Object store 503 SlowDown answers (S3)',
+      () => store()?.throttled ?? 0,
+    );
+    gauge(
+      'streamhouse_object_store_queued',
+      'Object store requests waiting for a rate limiter',
+      () => store()?.queued ?? 0,
+    );
+    gauge(
+      'streamhouse_object_store_breaker_open',
+      'Circuit breaker state: 0 closed, 0.5 half-open, 1 open',
+      () => {
+        const state = store()?.breakerState;
+        return state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0;
+      },
     );
   }
 
