@@ -55,13 +55,14 @@ export function checkGroupRun(
   const byRecord = new Map<string, Consumption[]>();
   for (const c of consumptions) {
     const key = `${c.partition}@${c.offset}`;
-    let list = byRecord.get(key);
-    if (list === undefined) byRecord.set(key, (list = []));
+    const list = byRecord.get(key) ?? [];
+    byRecord.set(key, list);
     list.push(c);
   }
   const committedBefore = (partition: number, timeMs: number) => {
     let max = -1;
-    for (const c of commits) if (c.partition === partition && c.timeMs < timeMs && c.offset > max) max = c.offset;
+    for (const c of commits)
+      if (c.partition === partition && c.timeMs < timeMs && c.offset > max) max = c.offset;
     return max;
   };
   const sortedRebalances = [...rebalances].sort((a, b) => a.timeMs - b.timeMs);
@@ -82,12 +83,16 @@ export function checkGroupRun(
         .filter((r) => r.consumer === again.consumer && r.timeMs >= prev.timeMs && r.timeMs <= again.timeMs)
         .pop();
       if (rebalance === undefined) {
-        violations.push(`${key}: consumed again by ${again.consumer} at ${again.timeMs} with no rebalance since ${prev.timeMs}`);
+        violations.push(
+          `${key}: consumed again by ${again.consumer} at ${again.timeMs} with no rebalance since ${prev.timeMs}`,
+        );
         continue;
       }
       const committed = committedBefore(again.partition, rebalance.timeMs);
       if (committed > again.offset) {
-        violations.push(`${key}: re-consumed by ${again.consumer} although offset ${committed} was committed before its rebalance`);
+        violations.push(
+          `${key}: re-consumed by ${again.consumer} although offset ${committed} was committed before its rebalance`,
+        );
       }
     }
   }

@@ -46,7 +46,10 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-export function spawnConsumer(options: ConsumerOptions, script = 'group_consumer_confluent.py'): PythonConsumer {
+export function spawnConsumer(
+  options: ConsumerOptions,
+  script = 'group_consumer_confluent.py',
+): PythonConsumer {
   const child = spawn(SYSTEM_PYTHON, [pythonScript(script), JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -112,7 +115,8 @@ export function ledgerOf(consumers: readonly PythonConsumer[]): {
   const errors: string[] = [];
   for (const c of consumers) {
     for (const e of c.events) {
-      if (e.ev === 'msg') consumptions.push({ consumer: e.name, partition: e.p!, offset: e.o!, value: e.v!, timeMs: e.t });
+      if (e.ev === 'msg')
+        consumptions.push({ consumer: e.name, partition: e.p!, offset: e.o!, value: e.v!, timeMs: e.t });
       else if (e.ev === 'assign') rebalances.push({ consumer: e.name, timeMs: e.t });
       else if (e.ev === 'commit') commits.push({ partition: e.p!, offset: e.o!, timeMs: e.t });
       else if (e.ev === 'error') errors.push(`${e.name}: ${e.err}`);

@@ -1,8 +1,10 @@
 // OffsetCommit (key 8), serves 0-9. Members commit under their generation (ILLEGAL_GENERATION /
-// UNKNOWN_MEMBER_ID / REBALANCE_IN_PROGRESS / FENCED_INSTANCE_ID as Kafka answers them); a commit with
-// generation -1 and no member id is a standalone commit, allowed while the group has no members
-// (manual assignment). Commits of a group in one event-loop turn share one durable write.
-// Per-partition retention (v2-4 retentionTimeMs) is ignored, as in Kafka ≥ 2.1 for new groups.
+// UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID as Kafka answers them). Members of the current generation
+// may commit while the group prepares a rebalance (consumers commit before rejoining), not between
+// JoinGroup and SyncGroup (REBALANCE_IN_PROGRESS). A commit with generation -1 is a standalone
+// commit (admin tools, manual assignment), allowed while the group is Empty or unknown. Commits are
+// group-committed: many requests share one durable write, each answered once its commit is durable.
+// Per-partition retention (v2-4 retentionTimeMs) is ignored, as in Kafka >= 2.1 for new groups.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetCommit } from '../../protocol/messages/index.js';
 import type { OffsetCommitEntry } from '../metadata/metadata-store.js';
@@ -26,16 +28,19 @@ export const offsetCommitHandler = defineHandler(
       });
       if (req.groupId === '') return respond(() => ErrorCode.INVALID_GROUP_ID);
       const group = groups.group(req.groupId, false);
-      const standalone = req.generationIdOrMemberEpoch < 0 && req.memberId === '';
-      if (standalone) {
-        if (group !== undefined && group.members.size > 0) return respond(() => ErrorCode.UNKNOWN_MEMBER_ID);
-      } else {
-        if (group === undefined) return respond(() => ErrorCode.UNKNOWN_MEMBER_ID);
-        const check = group.checkMember(req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch);
-        if (check !== ErrorCode.NONE) return respond(() => check);
-        if (group.state === 'PreparingRebalance' || group.state === 'CompletingRebalance') {
-          return respond(() => ErrorCode.REBALANCE_IN_PROGRESS);
+      const generationId = ctx.header.apiVersion >= 1 ? req.generationIdOrMemberEpoch : -1;
+      if (group === undefined) {
+        // Unknown group: a generation -1 commit creates a "simple" group (its offsets); a member's
+        // commit means the group is gone (e.g. after a restart): GROUP_ID_NOT_FOUND from v9,
+        // ILLEGAL_GENERATION before, as Kafka answers.
+        if (generationId >= 0) {
+          const code =
+            ctx.header.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+          return respond(() => code);
         }
+      } else {
+        const check = group.validateOffsetCommit(req.memberId, req.groupInstanceId, generationId);
+        if (check !== ErrorCode.NONE) return respond(() => check);
       }
       const now = Date.now();
       const codes = new Map<string, number>();

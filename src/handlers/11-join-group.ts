@@ -25,7 +25,10 @@ export const joinGroupHandler = defineHandler(
       if (req.sessionTimeoutMs < minSessionTimeoutMs || req.sessionTimeoutMs > maxSessionTimeoutMs) {
         return { ...base, errorCode: ErrorCode.INVALID_SESSION_TIMEOUT };
       }
-      const group = groups.group(req.groupId, true)!;
+      // Only a join without a member id creates a group; a known-member join of an unknown group
+      // (e.g. after a broker restart) is UNKNOWN_MEMBER_ID, and the client rejoins from scratch.
+      const group = groups.group(req.groupId, req.memberId === '');
+      if (group === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
       const result = await group.join({
         memberId: req.memberId,
         groupInstanceId: req.groupInstanceId,
@@ -38,6 +41,7 @@ export const joinGroupHandler = defineHandler(
         protocolType: req.protocolType,
         protocols: req.protocols,
         requireKnownMemberId: version >= 4,
+        supportsSkipAssignment: version >= 9,
       });
       return {
         throttleTimeMs: 0,

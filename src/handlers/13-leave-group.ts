@@ -1,5 +1,6 @@
 // LeaveGroup (key 13), serves 0-5. v0-2 remove one member by id; v3+ a batch of members, each by
-// member id or by group.instance.id (static members), with a per-member error.
+// member id or by group.instance.id (static members), with a per-member error; one rebalance per
+// request. An unknown group answers UNKNOWN_MEMBER_ID per member.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { LeaveGroup } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
@@ -10,17 +11,20 @@ export const leaveGroupHandler = defineHandler(
   {
     handle(ctx, req) {
       const group = ctx.broker.groups.group(req.groupId, false);
-      if (ctx.header.apiVersion < 3) {
-        const errorCode = group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : group.leave(req.memberId, null);
-        return { throttleTimeMs: 0, errorCode };
-      }
-      const members = req.members.map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        errorCode:
-          group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : group.leave(m.memberId, m.groupInstanceId),
-      }));
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, members };
+      const leaving =
+        ctx.header.apiVersion < 3 ? [{ memberId: req.memberId, groupInstanceId: null }] : req.members;
+      const codes =
+        group === undefined ? leaving.map(() => ErrorCode.UNKNOWN_MEMBER_ID) : group.leave(leaving);
+      if (ctx.header.apiVersion < 3) return { throttleTimeMs: 0, errorCode: codes[0]! };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        members: leaving.map((m, i) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          errorCode: codes[i]!,
+        })),
+      };
     },
     errorResponse(_req, errorCode) {
       return { errorCode };

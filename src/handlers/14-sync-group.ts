@@ -1,5 +1,6 @@
 // SyncGroup (key 14), serves 0-5. The leader's assignments are handed to every member; the broker
-// never reads them. v5 checks protocol type/name against the group's (INCONSISTENT_GROUP_PROTOCOL).
+// never reads them. Checks in Kafka's order: member, generation, then (v5) protocol type/name
+// against the group's (INCONSISTENT_GROUP_PROTOCOL).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { SyncGroup } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
@@ -11,20 +12,19 @@ export const syncGroupHandler = defineHandler(
   { min: 0, max: 5 },
   {
     async handle(ctx, req) {
-      const group = ctx.broker.groups.group(req.groupId, false);
       if (req.groupId === '')
         return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID, assignment: EMPTY };
+      const group = ctx.broker.groups.group(req.groupId, false);
       if (group === undefined)
         return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID, assignment: EMPTY };
-      if (
-        (req.protocolType !== null &&
-          group.protocolType !== null &&
-          req.protocolType !== group.protocolType) ||
-        (req.protocolName !== null && group.protocolName !== null && req.protocolName !== group.protocolName)
-      ) {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, assignment: EMPTY };
-      }
-      const r = await group.sync(req.memberId, req.groupInstanceId, req.generationId, req.assignments);
+      const r = await group.sync({
+        memberId: req.memberId,
+        groupInstanceId: req.groupInstanceId,
+        generationId: req.generationId,
+        protocolType: req.protocolType,
+        protocolName: req.protocolName,
+        assignments: req.assignments,
+      });
       return { throttleTimeMs: 0, ...r };
     },
     errorResponse(_req, errorCode) {

@@ -1,8 +1,11 @@
 // DescribeGroups (key 15), serves 0-5. Unknown groups are reported in state "Dead" with no error,
-// as Kafka's classic coordinator does. Members carry their metadata and assignment bytes as sent.
+// as Kafka's classic coordinator does. In Stable, members carry their metadata and assignment bytes
+// as sent; while rebalancing, neither (nor the protocol name), as in Kafka.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeGroups } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export const describeGroupsHandler = defineHandler(
   DescribeGroups,
@@ -23,20 +26,24 @@ export const describeGroupsHandler = defineHandler(
               members: [],
             };
           }
+          // Member metadata and assignments are only meaningful in Stable; during a rebalance Kafka
+          // describes members without them and with no protocol.
+          const stable = g.state === 'Stable';
           return {
             errorCode: ErrorCode.NONE,
             groupId,
             groupState: g.state,
             protocolType: g.protocolType ?? '',
-            protocolData:
-              g.state === 'Stable' || g.state === 'CompletingRebalance' ? (g.protocolName ?? '') : '',
+            protocolData: stable ? (g.protocolName ?? '') : '',
             members: [...g.members.values()].map((m) => ({
               memberId: m.memberId,
               groupInstanceId: m.groupInstanceId,
               clientId: m.clientId,
               clientHost: m.clientHost,
-              memberMetadata: m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? Buffer.alloc(0),
-              memberAssignment: m.assignment,
+              memberMetadata: stable
+                ? (m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? EMPTY)
+                : EMPTY,
+              memberAssignment: stable ? m.assignment : EMPTY,
             })),
           };
         }),

@@ -6,22 +6,32 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { InitProducerId } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
 
-export const initProducerIdHandler = defineHandler(InitProducerId, { min: 0, max: 5 }, {
-  async handle(ctx, req) {
-    const ids = ctx.broker.producerIds;
-    const transactionalId = req.transactionalId;
-    if (transactionalId !== null && transactionalId === '') {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
-    }
-    const state = transactionalId === null ? await ids.newProducerId() : await ids.initTransactional(transactionalId);
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      producerId: BigInt(state.producerId),
-      producerEpoch: state.producerEpoch,
-    };
+export const initProducerIdHandler = defineHandler(
+  InitProducerId,
+  { min: 0, max: 5 },
+  {
+    async handle(ctx, req) {
+      const ids = ctx.broker.producerIds;
+      const transactionalId = req.transactionalId;
+      if (transactionalId !== null && transactionalId === '') {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          producerId: -1n,
+          producerEpoch: -1,
+        };
+      }
+      const state =
+        transactionalId === null ? await ids.newProducerId() : await ids.initTransactional(transactionalId);
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: BigInt(state.producerId),
+        producerEpoch: state.producerEpoch,
+      };
+    },
+    errorResponse(_req, errorCode) {
+      return { errorCode, producerId: -1n, producerEpoch: -1 };
+    },
   },
-  errorResponse(_req, errorCode) {
-    return { errorCode, producerId: -1n, producerEpoch: -1 };
-  },
-});
+);

@@ -1,6 +1,7 @@
 // OffsetDelete (key 47), serves 0. Deletes committed offsets of partitions the group is not
 // consuming: a topic that a live consumer-protocol member subscribes to answers
-// GROUP_SUBSCRIBED_TO_TOPIC for its partitions; an unknown group GROUP_ID_NOT_FOUND.
+// GROUP_SUBSCRIBED_TO_TOPIC for its partitions; a live group of another protocol type
+// NON_EMPTY_GROUP; an unknown group GROUP_ID_NOT_FOUND.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetDelete } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
@@ -16,8 +17,10 @@ export const offsetDeleteHandler = defineHandler(
       if ((group === undefined || group.state === 'Dead') && committed.size === 0) {
         return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
       }
-      const subscribed =
-        group !== undefined && group.members.size > 0 ? group.subscribedTopics() : new Set<string>();
+      const live = group !== undefined && group.members.size > 0;
+      const subscribed = live ? group.subscribedTopics() : new Set<string>();
+      // A live group of another protocol type: Kafka cannot tell what it consumes.
+      if (subscribed === null) return { errorCode: ErrorCode.NON_EMPTY_GROUP, throttleTimeMs: 0, topics: [] };
       const toDelete: { topic: string; partition: number }[] = [];
       const topics = req.topics.map((t) => ({
         name: t.name,

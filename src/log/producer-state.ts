@@ -83,7 +83,8 @@ export class ProducerStateTable {
       return { kind: 'append' };
     }
     for (const cached of entry.batches) {
-      if (cached.firstSeq === firstSeq && cached.lastSeq === lastSeq) return { kind: 'duplicate', batch: cached };
+      if (cached.firstSeq === firstSeq && cached.lastSeq === lastSeq)
+        return { kind: 'duplicate', batch: cached };
     }
     const last = entry.batches[entry.batches.length - 1];
     if (last !== undefined && !inSequence(last.lastSeq, firstSeq)) {
@@ -100,7 +101,12 @@ export class ProducerStateTable {
   record(b: IdempotentBatch, firstOffset: number, lastOffset: number, timestampMs: number): void {
     let entry = this.producers.get(b.producerId);
     if (entry === undefined || b.producerEpoch > entry.epoch) {
-      entry = { epoch: b.producerEpoch, batches: [], lastTimestampMs: timestampMs, firstOffsetSeen: firstOffset };
+      entry = {
+        epoch: b.producerEpoch,
+        batches: [],
+        lastTimestampMs: timestampMs,
+        firstOffsetSeen: firstOffset,
+      };
       this.producers.set(b.producerId, entry);
     } else if (b.producerEpoch < entry.epoch) {
       return;
@@ -136,7 +142,12 @@ export class ProducerStateTable {
     const t = new ProducerStateTable();
     if (Array.isArray(data)) {
       for (const item of data) {
-        if (Array.isArray(item) && typeof item[0] === 'number' && typeof item[1] === 'object' && item[1] !== null) {
+        if (
+          Array.isArray(item) &&
+          typeof item[0] === 'number' &&
+          typeof item[1] === 'object' &&
+          item[1] !== null
+        ) {
           t.producers.set(item[0], item[1] as ProducerEntry);
         }
       }

@@ -4,10 +4,13 @@
  *
  * - Membership lives in memory (group.ts). After a broker restart, members get UNKNOWN_MEMBER_ID on
  *   their next heartbeat and rejoin, as after a coordinator move in Kafka; committed offsets persist.
- * - Committed offsets are durable in the MetadataStore. Commits are batched: all commits of a group
- *   that arrive in the same event-loop turn go to the store in one transaction, and each request is
- *   answered after its commit is durable.
- * - Offsets of groups that stay empty longer than offsets.retention.minutes expire.
+ * - Committed offsets are durable in the MetadataStore. Commits are group-committed: one flush at a
+ *   time writes every commit that arrived since the previous flush began, one transaction per group;
+ *   each request is answered after its commit is durable. Flushes never overlap, so two commits of
+ *   one partition reach the store (and the cache) in arrival order.
+ * - Offsets of groups that stay empty longer than offsets.retention.minutes expire. A group that has
+ *   been Empty for a minute and has no committed offsets is forgotten (as Kafka drops such groups),
+ *   so short-lived groups (console consumers, tests) do not pile up in memory.
  * - A timer checks session expiry every `sessionCheckIntervalMs`.
  */
 import type { Logger } from 'pino';
@@ -33,6 +36,10 @@ export const GROUP_DEFAULTS: GroupCoordinatorOptions = {
   sessionCheckIntervalMs: 500,
 };
 
+const RETENTION_PASS_INTERVAL_MS = 60_000;
+/** An Empty group without offsets is dropped after this long. */
+const IDLE_EMPTY_GROUP_MS = 60_000;
+
 interface PendingCommit {
   entries: OffsetCommitEntry[];
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
@@ -45,6 +52,7 @@ export class GroupCoordinator {
   private readonly loading = new Map<string, Promise<Map<string, CommittedOffset>>>();
   private pending = new Map<string, PendingCommit>();
   private flushScheduled = false;
+  private flushing = false;
   private readonly timer: NodeJS.Timeout;
   private readonly timers: GroupTimers;
   private lastRetentionRunMs = 0;
@@ -88,10 +96,30 @@ export class GroupCoordinator {
   private tick(): void {
     for (const g of this.groups.values()) g.expireMembers();
     const now = Date.now();
-    if (now - this.lastRetentionRunMs > 60_000) {
+    if (now - this.lastRetentionRunMs > RETENTION_PASS_INTERVAL_MS) {
       this.lastRetentionRunMs = now;
-      this.expireOffsets(now).catch((err: unknown) => this.log.warn({ err }, 'offset expiry failed'));
+      this.expireOffsets(now)
+        .then(() => this.dropIdleGroups(Date.now()))
+        .catch((err: unknown) => this.log.warn({ err }, 'offset expiry failed'));
     }
+  }
+
+  /** Forget groups Empty for a while with no committed offsets; returns how many. */
+  dropIdleGroups(now: number): number {
+    let dropped = 0;
+    for (const [groupId, g] of this.groups) {
+      if (g.state !== 'Empty' || g.members.size > 0 || now - g.emptySinceMs < IDLE_EMPTY_GROUP_MS) continue;
+      if (
+        (this.offsets.get(groupId)?.size ?? 0) > 0 ||
+        this.pending.has(groupId) ||
+        this.loading.has(groupId)
+      )
+        continue;
+      g.markDead();
+      this.groups.delete(groupId);
+      dropped++;
+    }
+    return dropped;
   }
 
   // ---- offsets ----------------------------------------------------------------------------------
@@ -113,10 +141,10 @@ export class GroupCoordinator {
     return loading;
   }
 
-  /** Durably commit offsets; resolves when they are in the store. */
+  /** Durably commit offsets; resolves when they are in the store (and in the cache). */
   async commitOffsets(groupId: string, entries: OffsetCommitEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const cache = await this.cache(groupId);
+    await this.cache(groupId);
     await new Promise<void>((resolve, reject) => {
       let p = this.pending.get(groupId);
       if (p === undefined) {
@@ -125,28 +153,41 @@ export class GroupCoordinator {
       }
       p.entries.push(...entries);
       p.waiters.push({ resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.scheduleFlush();
     });
-    for (const e of entries) cache.set(`${e.topic}\0${e.partition}`, e);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
+    this.flushing = true;
     const batch = this.pending;
     this.pending = new Map();
-    for (const [groupId, p] of batch) {
-      // Later commits of the same partition win; one row per partition per transaction.
-      const last = new Map<string, OffsetCommitEntry>();
-      for (const e of p.entries) last.set(`${e.topic}\0${e.partition}`, e);
-      try {
-        await this.metadata.commitOffsets(groupId, [...last.values()]);
-        for (const w of p.waiters) w.resolve();
-      } catch (err) {
-        for (const w of p.waiters) w.reject(err);
+    try {
+      for (const [groupId, p] of batch) {
+        // Later commits of the same partition win; one row per partition per transaction.
+        const last = new Map<string, OffsetCommitEntry>();
+        for (const e of p.entries) last.set(`${e.topic}\0${e.partition}`, e);
+        try {
+          await this.metadata.commitOffsets(groupId, [...last.values()]);
+          // The cache moves only once the store has the commit: OffsetFetch never sees a value a
+          // crash could take back.
+          const cache = this.offsets.get(groupId);
+          if (cache !== undefined) for (const [key, e] of last) cache.set(key, e);
+          for (const w of p.waiters) w.resolve();
+        } catch (err) {
+          for (const w of p.waiters) w.reject(err);
+        }
       }
+    } finally {
+      // Never leave commits parked behind a flush that ended.
+      this.flushing = false;
+      if (this.pending.size > 0) this.scheduleFlush();
     }
   }
 
