@@ -2,7 +2,7 @@
 // lz4 and zstd through codec plugins over protocol/records/compression.ts), acks -1/1/0, keys,
 // values and headers read back byte for byte at contiguous offsets; a multi-topic sendBatch; and the
 // admin calls that need no groups (Metadata, ListOffsets by latest/earliest/timestamp).
-// Consumer groups are not implemented yet, so records are read back by offset (wire-client.ts).
+// Records are read back by offset (wire-client.ts); group consumption is in kafkajs-groups.test.ts.
 import kafkajs from 'kafkajs';
 import t from 'tap';
 import { CompressionCodec, type CompressionName } from '../protocol/records/compression.js';
