@@ -127,6 +127,8 @@ export class LogStore {
   private readonly topicsById = new Map<string, TopicState>();
   private readonly cache: ObjectRangeCache;
   private unuploaded = 0;
+  /** Cold reads that failed in the object store (answered KAFKA_STORAGE_ERROR). */
+  private readFailures = 0;
   /** An uploaded object whose index commit failed: retried, unchanged, before anything else. */
   private failedCommit: UploadedObject | null = null;
   /** Part of `unuploaded` written to the WAL but not yet fsynced (the uploader cannot take it yet). */
@@ -650,7 +652,22 @@ export class LogStore {
         }
         break;
       }
-      const range = await this.cache.get(entry.objectKey, entry.byteOffset, entry.byteLength);
+      let range: Buffer;
+      try {
+        range = await this.cache.get(entry.objectKey, entry.byteOffset, entry.byteLength);
+      } catch (err) {
+        // The object store failed (outage, throttling, open breaker): what was read so far is
+        // returned; otherwise a retriable storage error, so the client retries this partition.
+        if (chunks.length > 0) return done();
+        this.readFailures++;
+        if (this.readFailures % 100 === 1) {
+          this.log.warn(
+            { err, topic: p.topicName, partition: p.id, failures: this.readFailures },
+            'object read failed',
+          );
+        }
+        return emptyRead(ErrorCode.KAFKA_STORAGE_ERROR, hw, p.logStartOffset);
+      }
       let pos = 0;
       while (pos + 12 <= range.length) {
         const size = range.readInt32BE(pos + 8) + 12;
