@@ -103,8 +103,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     let log: LogStore | null = null;
     const metrics = new BrokerMetrics({
       connections: () => connectionsOpen,
-      bytesIn: () => bytesInClosed,
-      bytesOut: () => bytesOutClosed,
+      bytesIn: () => bytesInClosed + (listener?.liveTraffic().bytesIn ?? 0),
+      bytesOut: () => bytesOutClosed + (listener?.liveTraffic().bytesOut ?? 0),
       log: () =>
         log?.statsSnapshot ?? {
           unuploadedBytes: 0,

@@ -29,6 +29,17 @@ export class KafkaListener {
     return this.connections.size;
   }
 
+  /** Bytes received and sent so far on the connections that are open now. */
+  liveTraffic(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    for (const c of this.connections) {
+      bytesIn += c.bytesIn;
+      bytesOut += c.bytesOut;
+    }
+    return { bytesIn, bytesOut };
+  }
+
   private accept(socket: Socket): void {
     const conn = new Connection(socket, this.dispatcher, this.limits, this.log, (c) => {
       this.connections.delete(c);
