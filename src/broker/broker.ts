@@ -146,6 +146,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           uploadTargetBytes: config.uploadTargetBytes,
           uploadMaxAgeMs: config.uploadMaxAgeMs,
           objectCacheBytes: config.objectCacheBytes,
+          objectDiskCache:
+            dataDir !== null && config.objectDiskCacheBytes > 0
+              ? { dir: join(dataDir, 'cache'), maxBytes: config.objectDiskCacheBytes }
+              : null,
           retentionCheckIntervalMs: config.retentionCheckIntervalMs,
           producerIdExpirationMs: config.producerIdExpirationMs,
           topicDefaults: () => topicConfigDefaults(config),

@@ -56,6 +56,8 @@ export interface BrokerConfig {
   hotTailMaxBytes: number;
   /** Memory for cached object ranges (cold reads). */
   objectCacheBytes: number;
+  /** Local disk (<dataDir>/cache) for cached object ranges, under the memory tier; 0 disables. */
+  objectDiskCacheBytes: number;
   retentionCheckIntervalMs: number;
   /** Grace period for in-flight requests on shutdown. */
   shutdownGraceMs: number;
@@ -100,6 +102,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   backpressureTimeoutMs: 30_000,
   hotTailMaxBytes: 256 * MiB,
   objectCacheBytes: 256 * MiB,
+  objectDiskCacheBytes: 1024 * MiB,
   retentionCheckIntervalMs: 30_000,
   shutdownGraceMs: 5_000,
   groupInitialRebalanceDelayMs: 3_000,

@@ -243,6 +243,13 @@ const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
     value: (c) => String(c.objectCacheBytes),
   },
   {
+    field: 'objectDiskCacheBytes',
+    name: 'streamhouse.object.disk.cache.bytes',
+    type: 'long',
+    doc: 'Local disk for cached object ranges, under the memory cache; 0 disables.',
+    value: (c) => String(c.objectDiskCacheBytes),
+  },
+  {
     field: 'shutdownGraceMs',
     name: 'streamhouse.shutdown.grace.ms',
     type: 'long',

@@ -474,6 +474,12 @@ const KEY_LIST = [
     'Memory for cached object ranges (cold reads).',
   ),
   defineKey(
+    'objectDiskCacheBytes',
+    'object.disk.cache.bytes',
+    bytes(0, 1073741824),
+    'Local disk (<dataDir>/cache) for cached object ranges, under the memory tier; 0 disables.',
+  ),
+  defineKey(
     'retentionCheckIntervalMs',
     'log.retention.check.interval.ms',
     millis(1, 30000),

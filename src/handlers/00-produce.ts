@@ -35,6 +35,8 @@ export const produceHandler = defineHandler(
               errorMessage: null,
             }));
       if (acks === 0) return NO_RESPONSE;
+      // A request that waited for upload backlog reports the wait, so clients back off.
+      const throttleTimeMs = results.reduce((ms, r) => Math.max(ms, r.throttleTimeMs ?? 0), 0);
       let i = 0;
       return {
         responses: req.topicData.map((t) => ({
@@ -52,7 +54,7 @@ export const produceHandler = defineHandler(
             };
           }),
         })),
-        throttleTimeMs: 0,
+        throttleTimeMs,
       };
     },
     errorResponse(req, errorCode) {

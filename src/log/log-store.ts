@@ -12,7 +12,7 @@
  *
  * Memory is bounded: bytes not yet uploaded are capped (maxUnuploadedBytes); past the cap produce
  * requests queue in arrival order and fail with REQUEST_TIMED_OUT (retriable) if the cap does not
- * clear in time. Uploaded batches stay in memory up to hotTailMaxBytes for fast consumer reads.
+ * clear in time; a queued request's results carry its wait (throttleTimeMs). Uploaded batches stay in memory up to hotTailMaxBytes for fast consumer reads.
  *
  * Concurrency: single event loop; offset assignment is synchronous; the uploader runs one upload at
  * a time so index commits stay contiguous per partition.
@@ -41,6 +41,7 @@ import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/m
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 import type { ObjectStore } from '../tiering/object-store.js';
+import { DiskRangeCache } from './disk-cache.js';
 import { ObjectRangeCache } from './object-cache.js';
 import { Partition, type StoredBatch, type TopicState } from './partition.js';
 import { type BatchMetadata, type IdempotentBatch, ProducerStateTable } from './producer-state.js';
@@ -60,6 +61,8 @@ export interface LogStoreOptions {
   uploadMaxAgeMs: number;
   /** Byte budget of the object range cache. */
   objectCacheBytes: number;
+  /** Local-disk tier under the object range cache (directory, byte budget); absent/null = none. */
+  objectDiskCache?: { dir: string; maxBytes: number } | null;
   /** How often retention runs. */
   retentionCheckIntervalMs: number;
   /** Objects no index entry references are deleted this long after (lets in-flight reads finish). Default 60 s. */
@@ -82,6 +85,8 @@ export interface ProducePartResult {
   logAppendTimeMs: number;
   logStartOffset: number;
   errorMessage: string | null;
+  /** How long the request waited in the backpressure queue (absent when it did not wait). */
+  throttleTimeMs?: number;
 }
 
 export interface ReadResult {
@@ -151,7 +156,12 @@ export class LogStore {
     private readonly log: Logger,
     private readonly observer: LogObserver,
   ) {
-    this.cache = new ObjectRangeCache(objects, opts.objectCacheBytes);
+    const disk = opts.objectDiskCache;
+    this.cache = new ObjectRangeCache(
+      objects,
+      opts.objectCacheBytes,
+      disk && disk.maxBytes > 0 ? new DiskRangeCache(disk.dir, disk.maxBytes) : null,
+    );
   }
 
   /** Load topics and the object index, replay the WAL, and start the uploader and retention. */
@@ -385,14 +395,22 @@ export class LogStore {
         timeoutMs > 0 ? timeoutMs : this.opts.backpressureTimeoutMs,
         this.opts.backpressureTimeoutMs,
       );
+      const queuedAt = Date.now();
+      // Every result carries the wait so the handler can report it as throttle_time_ms (clients back off).
+      const throttled = (results: ProducePartResult[]): ProducePartResult[] => {
+        const throttleTimeMs = Math.max(1, Date.now() - queuedAt);
+        return results.map((r) => ({ ...r, throttleTimeMs }));
+      };
       const entry = {
         run: () => {
           clearTimeout(entry.timer);
-          resolve(this.appendNow(parts));
+          resolve(this.appendNow(parts).then(throttled));
         },
         fail: () => {
           resolve(
-            parts.map(() => result(ErrorCode.REQUEST_TIMED_OUT, 'upload backlog full: produce throttled')),
+            throttled(
+              parts.map(() => result(ErrorCode.REQUEST_TIMED_OUT, 'upload backlog full: produce throttled')),
+            ),
           );
         },
         timer: setTimeout(() => {
@@ -1044,6 +1062,7 @@ export class LogStore {
         new Promise((r) => setTimeout(r, CLOSE_UPLOAD_WAIT_MS).unref()),
       ]);
     }
+    await this.cache.disk?.flush();
   }
 }
 

@@ -2,8 +2,12 @@
  * Read-through cache of object byte ranges, bounded in bytes (LRU). Concurrent reads of the same
  * range share one ObjectStore get. Ranges are cached whole (the index hands out one range per
  * partition per object), so a fetch that walks a range batch by batch costs one GET.
+ *
+ * Optional second tier: a DiskRangeCache. A memory miss tries the disk, then the store; what the
+ * store returns is written to disk in the background (the read never waits for that write).
  */
 import type { ObjectStore } from '../tiering/object-store.js';
+import type { DiskRangeCache } from './disk-cache.js';
 
 export class ObjectRangeCache {
   private readonly entries = new Map<string, Buffer>();
@@ -15,6 +19,7 @@ export class ObjectRangeCache {
   constructor(
     private readonly store: ObjectStore,
     private readonly maxBytes: number,
+    readonly disk: DiskRangeCache | null = null,
   ) {}
 
   get sizeBytes(): number {
@@ -34,7 +39,7 @@ export class ObjectRangeCache {
     const pending = this.inFlight.get(id);
     if (pending !== undefined) return pending;
     this.misses++;
-    const p = this.store.get(key, { start, length }).then(
+    const p = this.fetch(key, start, length).then(
       (buf) => {
         this.inFlight.delete(id);
         this.insert(id, buf);
@@ -47,6 +52,16 @@ export class ObjectRangeCache {
     );
     this.inFlight.set(id, p);
     return p;
+  }
+
+  private async fetch(key: string, start: number, length: number): Promise<Buffer> {
+    const disk = this.disk;
+    if (disk === null) return this.store.get(key, { start, length });
+    const local = await disk.get(key, start, length);
+    if (local !== null) return local;
+    const buf = await this.store.get(key, { start, length });
+    void disk.put(key, start, length, buf);
+    return buf;
   }
 
   /** Seed the cache with bytes we just uploaded (they will likely be read soon by lagging consumers). */
@@ -72,6 +87,7 @@ export class ObjectRangeCache {
 
   /** Forget every cached range of these objects (deleted by retention). */
   invalidate(keys: readonly string[]): void {
+    this.disk?.invalidate(keys);
     const set = new Set(keys);
     for (const [id, buf] of this.entries) {
       if (set.has(id.slice(0, id.indexOf('\0')))) {

