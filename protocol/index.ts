@@ -27,6 +27,7 @@ export {
   type ResponseTarget,
 } from './codec.js';
 export { ErrorCode, type ErrorCodeName, errorInfo, isRetriable } from './error-codes.js';
+export { FrameBuffer } from './frame-buffer.js';
 export { API_VERSIONS_KEY, peekRequestHeader, type RequestHeader } from './headers.js';
 export * as messages from './messages/index.js';
 export { API_DEFINITIONS } from './messages/index.js';

@@ -15,6 +15,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { decodeResponse, encodeRequest } from '../../protocol/codec.js';
+import { FrameBuffer } from '../../protocol/frame-buffer.js';
 
 /** Bytes of the request frame before the client id: size, api key, api version, correlation id. */
 export const FRAME_HEAD_BYTES = 12;
@@ -27,8 +28,7 @@ interface Outstanding {
 }
 
 export class LoadConnection {
-  private readonly pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly incoming = new FrameBuffer();
   /** Outstanding requests, oldest first (a ring would save little: the queue is short). */
   private readonly outstanding: Outstanding[] = [];
   private outstandingHead = 0;
@@ -114,47 +114,18 @@ export class LoadConnection {
 
   private onData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.pendingBytes >= 4 && this.failure === null) {
-      const first = this.pending[0]!;
-      const size = first.length >= 4 ? first.readInt32BE(0) : Buffer.concat(this.pending, 4).readInt32BE(0);
+    this.incoming.push(chunk);
+    while (this.failure === null) {
+      const size = this.incoming.peekSize();
+      if (size === null) return;
       if (size < 4) {
         this.fail(new Error(`response frame of ${size} bytes`));
         return;
       }
-      if (this.pendingBytes < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
+      const frame = this.incoming.takeFrame(size);
+      if (frame === null) return;
       this.deliver(frame);
     }
-  }
-
-  private take(n: number): Buffer {
-    const first = this.pending[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.pending.shift();
-      else this.pending[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.pending[0]!;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.pending.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.pending[0] = c.subarray(want);
-          filled += want;
-        }
-      }
-    }
-    this.pendingBytes -= n;
-    return out;
   }
 
   private deliver(frame: Buffer): void {

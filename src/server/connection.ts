@@ -19,6 +19,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { FrameBuffer } from '../../protocol/frame-buffer.js';
 import type { ConnectionInfo } from '../handlers/handler.js';
 
 export interface ConnectionLimits {
@@ -51,8 +52,7 @@ export class Connection implements ConnectionInfo {
   readonly id = nextConnectionId++;
   readonly remoteAddress: string;
   readonly state = new Map<string, unknown>();
-  private readonly pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly incoming = new FrameBuffer();
   private readonly slots: Slot[] = [];
   private inFlight = 0;
   private closed = false;
@@ -86,56 +86,20 @@ export class Connection implements ConnectionInfo {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.bytesIn += chunk.length;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (!this.closed && this.pendingBytes >= 4) {
-      const size = this.peekSize();
+    this.incoming.push(chunk);
+    while (!this.closed) {
+      const size = this.incoming.peekSize();
+      if (size === null) return;
       if (size < 0 || size > this.limits.maxRequestBytes) {
         this.close(
           `request size ${size} outside [0, ${this.limits.maxRequestBytes}] (socket.request.max.bytes)`,
         );
         return;
       }
-      if (this.pendingBytes < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
+      const frame = this.incoming.takeFrame(size);
+      if (frame === null) return;
       this.handleFrame(frame);
     }
-  }
-
-  private peekSize(): number {
-    const first = this.pending[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    const head = Buffer.concat(this.pending, Math.min(this.pendingBytes, 4));
-    return head.readInt32BE(0);
-  }
-
-  /** Remove `n` bytes from the front of the pending chunks, zero-copy when they sit in one chunk. */
-  private take(n: number): Buffer {
-    const first = this.pending[0]!;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.pending.shift();
-      else this.pending[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.pending[0]!;
-        const want = n - filled;
-        if (c.length <= want) {
-          c.copy(out, filled);
-          filled += c.length;
-          this.pending.shift();
-        } else {
-          c.copy(out, filled, 0, want);
-          this.pending[0] = c.subarray(want);
-          filled += want;
-        }
-      }
-    }
-    this.pendingBytes -= n;
-    return out;
   }
 
   private handleFrame(frame: Buffer): void {
@@ -221,7 +185,7 @@ export class Connection implements ConnectionInfo {
       this.log.warn({ conn: this.id, remote: this.remoteAddress, reason }, 'closing connection');
     else this.log.debug({ conn: this.id, remote: this.remoteAddress }, 'connection closed by peer');
     this.socket.destroy();
-    this.pending.length = 0;
+    this.incoming.clear();
     this.slots.length = 0;
     this.onClose(this);
   }
