@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { apiKeyName } from '../../protocol/api-keys.js';
+import type { LogStoreStats } from '../log/log-store.js';
 import type { WalFileOps } from '../log/wal/files.js';
 import { nodeFileOps } from '../log/wal/files.js';
 import type { DispatchObserver } from '../server/dispatcher.js';
@@ -13,15 +14,7 @@ export interface MetricSources {
   connections(): number;
   bytesIn(): number;
   bytesOut(): number;
-  log(): {
-    unuploadedBytes: number;
-    hotBytes: number;
-    uploadLagMs: number;
-    objectsUploaded: number;
-    bytesUploaded: number;
-    uploadFailures: number;
-    walBytes: number;
-  };
+  log(): LogStoreStats;
   wal(): { appends: number; writes: number; fsyncs: number; bytesWritten: number } | null;
   /** Object store request counters (S3 only; null for local/memory stores). */
   objectStore?(): {
