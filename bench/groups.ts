@@ -1,7 +1,7 @@
 /**
  * Group coordinator benchmark (a script, not a test):
  *   npm run build && node dist/bench/groups.js [--members 10] [--rounds 20] [--consumers 100]
- *     [--seconds 5] [--broker-json '{...}'] [--dir DATA_ROOT]
+ *     [--seconds 5] [--commits-only] [--broker-json '{...}'] [--dir DATA_ROOT]
  *
  * Driven by raw-protocol clients (test/support/group-client.ts over KafkaTestClient: one TCP
  * connection per member, each request encoded by the project's codec), against a broker in a child
@@ -17,7 +17,9 @@
  * 2. Offset commit throughput: --consumers connections commit in a closed loop (one OffsetCommit v8
  *    in flight each, like commitSync) for --seconds: (a) each in its own group (generation -1,
  *    standalone), (b) all members of one Stable group, each committing its own partition under the
- *    group's generation. Commits are durable (SQLite) before each answer.
+ *    group's generation. Commits are durable (SQLite) before each answer. (a) is the many-small-
+ *    groups case: the coordinator writes the commits of all groups that arrived together in one
+ *    store transaction. --commits-only skips part 1.
  */
 import { OffsetCommit } from '../protocol/messages/index.js';
 import type { StartBrokerOptions } from '../src/broker/broker.js';
@@ -25,7 +27,7 @@ import { RawMember } from '../test/support/group-client.js';
 import { KafkaTestClient } from '../test/support/kafka-client.js';
 import type { BrokerProcess } from './loadgen/broker-process.js';
 import { LoadConnection } from './loadgen/connection.js';
-import { brokerOverridesText, machine, numFlag, withBroker } from './loadgen/harness.js';
+import { brokerOverridesText, hasFlag, machine, numFlag, withBroker } from './loadgen/harness.js';
 import { fmt } from './loadgen/stats.js';
 import { ensureTopic } from './loadgen/topics.js';
 
@@ -33,6 +35,7 @@ const members = numFlag('members', 10);
 const rounds = numFlag('rounds', 20);
 const consumers = numFlag('consumers', 100);
 const seconds = numFlag('seconds', 5);
+const commitsOnly = hasFlag('commits-only');
 
 // A short initial delay: with none, members whose JoinGroup arrives a moment late form a second
 // generation while the first is syncing (as in Kafka), and these clients do not heartbeat meanwhile.
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
   );
   console.log(`  ${machine()}`);
   console.log(`  broker options: ${brokerOverridesText()} + ${JSON.stringify(GROUP_OPTIONS)}`);
-  for (const n of [members, ...(members === 10 ? [100] : [])]) {
+  for (const n of commitsOnly ? [] : [members, ...(members === 10 ? [100] : [])]) {
     const { formMs, rebalanceMs } = await rebalanceTimes(n);
     console.log(
       line(

@@ -13,6 +13,7 @@ import {
   type CommitObjectResult,
   type CommittedOffset,
   type DeletedTopic,
+  type GroupOffsetCommit,
   type GroupRecord,
   type IndexTrimResult,
   type LocatedIndexEntry,
@@ -41,7 +42,7 @@ import {
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
-  checkOffsetCommits,
+  checkOffsetCommitsMany,
   checkPartition,
   checkPartitionRefs,
   checkUnreferencedQuery,
@@ -387,15 +388,20 @@ export class MemoryMetadataStore implements MetadataStore {
   // Consumer group offsets ---------------------------------------------------------------------
 
   async commitOffsets(groupId: string, offsets: readonly OffsetCommitEntry[]): Promise<void> {
+    return this.commitOffsetsMany([{ groupId, offsets }]);
+  }
+
+  async commitOffsetsMany(commits: readonly GroupOffsetCommit[]): Promise<void> {
     this.#assertOpen();
-    const checked = checkOffsetCommits(groupId, offsets);
-    if (checked.length === 0) return;
-    let group = this.#offsets.get(groupId);
-    if (group === undefined) {
-      group = new Map();
-      this.#offsets.set(groupId, group);
+    // Everything is checked before the first write: an invalid call changes nothing.
+    for (const { groupId, offsets } of checkOffsetCommitsMany(commits)) {
+      let group = this.#offsets.get(groupId);
+      if (group === undefined) {
+        group = new Map();
+        this.#offsets.set(groupId, group);
+      }
+      for (const o of offsets) group.set(partitionKey(o.topic, o.partition), o);
     }
-    for (const o of checked) group.set(partitionKey(o.topic, o.partition), o);
   }
 
   async fetchOffsets(groupId: string, topics?: readonly OffsetFetchTopic[]): Promise<CommittedOffset[]> {

@@ -161,6 +161,12 @@ export interface OffsetCommitEntry {
 
 export type CommittedOffset = OffsetCommitEntry;
 
+/** One group's share of a commitOffsetsMany call. */
+export interface GroupOffsetCommit {
+  readonly groupId: string;
+  readonly offsets: readonly OffsetCommitEntry[];
+}
+
 /** OffsetFetch filter: a topic, and optionally only some of its partitions. */
 export interface OffsetFetchTopic {
   readonly topic: string;
@@ -273,6 +279,13 @@ export interface MetadataStore {
   // Consumer group offsets
   /** Upsert all offsets in one transaction (a later duplicate in the batch wins). */
   commitOffsets(groupId: string, offsets: readonly OffsetCommitEntry[]): Promise<void>;
+  /**
+   * Upsert the offsets of several groups in one transaction: all or nothing, validated as
+   * commitOffsets (an invalid group or entry rejects INVALID_ARGUMENT and writes nothing). A group
+   * listed twice has its offsets merged, later duplicates winning. Lets the group coordinator make
+   * the commits of many groups durable with one fsync.
+   */
+  commitOffsetsMany(commits: readonly GroupOffsetCommit[]): Promise<void>;
   /** The group's committed offsets (all, or only those asked for), by topic then partition. */
   fetchOffsets(groupId: string, topics?: readonly OffsetFetchTopic[]): Promise<CommittedOffset[]>;
   /** Remove these offsets of the group; returns how many existed. */

@@ -27,6 +27,7 @@ import {
   type CommitObjectResult,
   type CommittedOffset,
   type DeletedTopic,
+  type GroupOffsetCommit,
   type GroupRecord,
   type IndexTrimResult,
   isMetadataStoreError,
@@ -66,7 +67,7 @@ import {
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
-  checkOffsetCommits,
+  checkOffsetCommitsMany,
   checkPartition,
   checkPartitionRefs,
   checkUnreferencedQuery,
@@ -524,20 +525,26 @@ export class PostgresMetadataStore implements MetadataStore {
   // Consumer group offsets ---------------------------------------------------------------------
 
   async commitOffsets(groupId: string, offsets: readonly OffsetCommitEntry[]): Promise<void> {
-    const checked = checkOffsetCommits(groupId, offsets);
+    return this.commitOffsetsMany([{ groupId, offsets }]);
+  }
+
+  async commitOffsetsMany(commits: readonly GroupOffsetCommit[]): Promise<void> {
+    const checked = checkOffsetCommitsMany(commits);
     if (checked.length === 0) {
       this.#assertOpen();
       return;
     }
-    // One statement for the whole batch: atomic without an explicit transaction.
+    // One statement for every group's offsets: atomic without an explicit transaction. Rows are
+    // unique per (group, topic, partition) after the checks, as ON CONFLICT DO UPDATE requires.
+    const rows = checked.flatMap(({ groupId, offsets }) => offsets.map((o) => ({ groupId, o })));
     await this.#query(SQL.upsertOffsets, [
-      groupId,
-      checked.map((o) => o.topic),
-      checked.map((o) => o.partition),
-      checked.map((o) => o.offset),
-      checked.map((o) => o.leaderEpoch),
-      checked.map((o) => o.metadata),
-      checked.map((o) => o.commitTimestampMs),
+      rows.map((r) => r.groupId),
+      rows.map((r) => r.o.topic),
+      rows.map((r) => r.o.partition),
+      rows.map((r) => r.o.offset),
+      rows.map((r) => r.o.leaderEpoch),
+      rows.map((r) => r.o.metadata),
+      rows.map((r) => r.o.commitTimestampMs),
     ]);
   }
 

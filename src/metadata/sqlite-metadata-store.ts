@@ -25,6 +25,7 @@ import {
   type CommitObjectResult,
   type CommittedOffset,
   type DeletedTopic,
+  type GroupOffsetCommit,
   type GroupRecord,
   type IndexTrimResult,
   type LocatedIndexEntry,
@@ -65,7 +66,7 @@ import {
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
-  checkOffsetCommits,
+  checkOffsetCommitsMany,
   checkPartition,
   checkPartitionRefs,
   checkUnreferencedQuery,
@@ -464,22 +465,29 @@ export class SqliteMetadataStore implements MetadataStore {
   // Consumer group offsets ---------------------------------------------------------------------
 
   async commitOffsets(groupId: string, offsets: readonly OffsetCommitEntry[]): Promise<void> {
-    const checked = checkOffsetCommits(groupId, offsets);
+    return this.commitOffsetsMany([{ groupId, offsets }]);
+  }
+
+  async commitOffsetsMany(commits: readonly GroupOffsetCommit[]): Promise<void> {
+    const checked = checkOffsetCommitsMany(commits);
     if (checked.length === 0) {
       this.#assertOpen();
       return;
     }
+    // One transaction, so one fsync, however many groups: the point of batching across groups.
     this.#write(() => {
-      for (const o of checked) {
-        this.#sql.upsertOffset.run(
-          groupId,
-          o.topic,
-          o.partition,
-          o.offset,
-          o.leaderEpoch,
-          o.metadata,
-          o.commitTimestampMs,
-        );
+      for (const { groupId, offsets } of checked) {
+        for (const o of offsets) {
+          this.#sql.upsertOffset.run(
+            groupId,
+            o.topic,
+            o.partition,
+            o.offset,
+            o.leaderEpoch,
+            o.metadata,
+            o.commitTimestampMs,
+          );
+        }
       }
     });
   }

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  type GroupOffsetCommit,
   type IndexEntry,
   type LocatedIndexEntry,
   MetadataStoreError,
@@ -329,6 +330,33 @@ export function checkOffsetCommits(
     byPartition.set(id, checked);
   }
   return [...byPartition.values()];
+}
+
+/**
+ * Validated commits of several groups (commitOffsetsMany): one entry per group, in order of first
+ * appearance; a group listed twice has its offsets merged, so a later duplicate partition wins as
+ * it does within one commitOffsets call. Groups left without offsets are dropped. Throws on the
+ * first invalid group or entry, so a store writes nothing of an invalid call.
+ */
+export function checkOffsetCommitsMany(
+  commits: readonly GroupOffsetCommit[],
+): { groupId: string; offsets: OffsetCommitEntry[] }[] {
+  if (!Array.isArray(commits)) throw invalid('commits must be an array');
+  const byGroup = new Map<string, OffsetCommitEntry[]>();
+  for (const c of commits as readonly GroupOffsetCommit[]) {
+    if (typeof c !== 'object' || c === null) throw invalid('a group offset commit is not an object');
+    const groupId = checkName(c.groupId, 'groupId');
+    if (!Array.isArray(c.offsets)) throw invalid('offsets must be an array');
+    const merged = byGroup.get(groupId) ?? [];
+    merged.push(...c.offsets);
+    byGroup.set(groupId, merged);
+  }
+  const out: { groupId: string; offsets: OffsetCommitEntry[] }[] = [];
+  for (const [groupId, offsets] of byGroup) {
+    const checked = checkOffsetCommits(groupId, offsets);
+    if (checked.length > 0) out.push({ groupId, offsets: checked });
+  }
+  return out;
 }
 
 export function checkFetchTopics(

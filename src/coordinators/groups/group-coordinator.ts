@@ -5,9 +5,11 @@
  * - Membership lives in memory (group.ts). After a broker restart, members get UNKNOWN_MEMBER_ID on
  *   their next heartbeat and rejoin, as after a coordinator move in Kafka; committed offsets persist.
  * - Committed offsets are durable in the MetadataStore. Commits are group-committed: one flush at a
- *   time writes every commit that arrived since the previous flush began, one transaction per group;
- *   each request is answered after its commit is durable. Flushes never overlap, so two commits of
- *   one partition reach the store (and the cache) in arrival order.
+ *   time writes every commit that arrived since the previous flush began, of every group, in one
+ *   store transaction (one fsync: many small groups would otherwise pay one each); each request is
+ *   answered after its commit is durable. A group whose entries fail validation is rejected alone
+ *   before the write; a failed write rejects every commit of that flush. Flushes never overlap, so
+ *   two commits of one partition reach the store (and the cache) in arrival order.
  * - Offsets of groups that stay empty longer than offsets.retention.minutes expire. A group that has
  *   been Empty for a minute and has no committed offsets is forgotten (as Kafka drops such groups),
  *   so short-lived groups (console consumers, tests) do not pile up in memory.
@@ -15,7 +17,13 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../protocol/error-codes.js';
-import type { CommittedOffset, MetadataStore, OffsetCommitEntry } from '../../metadata/metadata-store.js';
+import type {
+  CommittedOffset,
+  GroupOffsetCommit,
+  MetadataStore,
+  OffsetCommitEntry,
+} from '../../metadata/metadata-store.js';
+import { checkOffsetCommits } from '../../metadata/store-rules.js';
 import { Group, type GroupTimers } from './group.js';
 
 export interface GroupCoordinatorOptions {
@@ -169,20 +177,29 @@ export class GroupCoordinator {
     const batch = this.pending;
     this.pending = new Map();
     try {
+      const ready: (GroupOffsetCommit & Pick<PendingCommit, 'waiters'>)[] = [];
       for (const [groupId, p] of batch) {
-        // Later commits of the same partition win; one row per partition per transaction.
-        const last = new Map<string, OffsetCommitEntry>();
-        for (const e of p.entries) last.set(`${e.topic}\0${e.partition}`, e);
         try {
-          await this.metadata.commitOffsets(groupId, [...last.values()]);
-          // The cache moves only once the store has the commit: OffsetFetch never sees a value a
-          // crash could take back.
-          const cache = this.offsets.get(groupId);
-          if (cache !== undefined) for (const [key, e] of last) cache.set(key, e);
-          for (const w of p.waiters) w.resolve();
+          // Later commits of the same partition win; one row per partition. Checked here, with the
+          // store's own rules, so one group's bad entry cannot fail the other groups' write.
+          ready.push({ groupId, offsets: checkOffsetCommits(groupId, p.entries), waiters: p.waiters });
         } catch (err) {
           for (const w of p.waiters) w.reject(err);
         }
+      }
+      if (ready.length === 0) return;
+      try {
+        await this.metadata.commitOffsetsMany(ready.map(({ groupId, offsets }) => ({ groupId, offsets })));
+      } catch (err) {
+        for (const r of ready) for (const w of r.waiters) w.reject(err);
+        return;
+      }
+      // The cache moves only once the store has the commit: OffsetFetch never sees a value a crash
+      // could take back.
+      for (const r of ready) {
+        const cache = this.offsets.get(r.groupId);
+        if (cache !== undefined) for (const e of r.offsets) cache.set(`${e.topic}\0${e.partition}`, e);
+        for (const w of r.waiters) w.resolve();
       }
     } finally {
       // Never leave commits parked behind a flush that ended.

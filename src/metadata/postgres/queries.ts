@@ -143,12 +143,14 @@ export const SQL = {
     'RETURNING next_producer_id - $1 AS first_producer_id',
 
   // group offsets
+  /** Offsets of one or many groups (commitOffsetsMany): one row per array position. */
   upsertOffsets:
     'INSERT INTO group_offsets (group_id, topic, partition_index, committed_offset, leader_epoch, metadata, ' +
     'commit_timestamp_ms) ' +
-    'SELECT $1, u.topic, u.partition_index, u.committed_offset, u.leader_epoch, u.metadata, u.commit_timestamp_ms ' +
-    'FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[]) ' +
-    'AS u(topic, partition_index, committed_offset, leader_epoch, metadata, commit_timestamp_ms) ' +
+    'SELECT u.group_id, u.topic, u.partition_index, u.committed_offset, u.leader_epoch, u.metadata, ' +
+    'u.commit_timestamp_ms ' +
+    'FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[]) ' +
+    'AS u(group_id, topic, partition_index, committed_offset, leader_epoch, metadata, commit_timestamp_ms) ' +
     'ON CONFLICT (group_id, topic, partition_index) DO UPDATE SET committed_offset = excluded.committed_offset, ' +
     'leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, ' +
     'commit_timestamp_ms = excluded.commit_timestamp_ms',

@@ -733,6 +733,76 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
     );
   });
 
+  withStore('commitOffsetsMany commits many groups at once, each readable after', async (t, store) => {
+    await store.commitOffsets('group-007', [offsetCommit('orders', 0, 1), offsetCommit('orders', 5, 50)]);
+    const groups = Array.from({ length: 100 }, (_, i) => `group-${String(i).padStart(3, '0')}`);
+    await store.commitOffsetsMany([
+      ...groups.map((groupId, i) => ({
+        groupId,
+        offsets: [offsetCommit('orders', i % 3, 1000 + i), offsetCommit('audit', 0, i, `m${i}`)],
+      })),
+      // A group listed twice: merged, the later commit of a partition wins.
+      { groupId: 'group-042', offsets: [offsetCommit('orders', 0, 4242), offsetCommit('orders', 9, 9)] },
+      { groupId: 'no-offsets', offsets: [] },
+    ]);
+    t.same(await store.listGroupsWithOffsets(), groups, 'every group, and no group for an empty list');
+    t.same(await store.fetchOffsets('group-099'), [
+      offsetCommit('audit', 0, 99, 'm99'),
+      offsetCommit('orders', 0, 1099),
+    ]);
+    t.same(
+      await store.fetchOffsets('group-007'),
+      [
+        offsetCommit('audit', 0, 7, 'm7'),
+        offsetCommit('orders', 0, 1),
+        offsetCommit('orders', 1, 1007),
+        offsetCommit('orders', 5, 50),
+      ],
+      'upserts next to the offsets the group already had',
+    );
+    t.same(
+      (await store.fetchOffsets('group-042', [{ topic: 'orders' }])).map((o) => [o.partition, o.offset]),
+      [
+        [0, 4242],
+        [9, 9],
+      ],
+    );
+    for (const [i, groupId] of groups.entries()) {
+      const orders = await store.fetchOffsets(groupId, [{ topic: 'orders', partitions: [i % 3] }]);
+      t.equal(orders[0]?.offset, groupId === 'group-042' ? 4242 : 1000 + i, groupId);
+    }
+    await store.commitOffsetsMany([]);
+    t.equal((await store.listGroupsWithOffsets()).length, 100);
+  });
+
+  withStore('one invalid entry fails the whole commitOffsetsMany call', async (t, store) => {
+    await store.commitOffsets('g0', [offsetCommit('orders', 0, 5)]);
+    const valid = [
+      { groupId: 'g0', offsets: [offsetCommit('orders', 0, 6)] },
+      { groupId: 'g1', offsets: [offsetCommit('orders', 0, 1)] },
+    ];
+    const invalidCalls = [
+      [...valid, { groupId: 'g2', offsets: [offsetCommit('orders', 1, 1.5)] }],
+      [...valid, { groupId: 'g2', offsets: [offsetCommit('', 0, 1)] }],
+      [...valid, { groupId: 'g2', offsets: [offsetCommit('orders', -1, 1)] }],
+      [{ groupId: '', offsets: [offsetCommit('orders', 0, 1)] }, ...valid],
+      [...valid, { groupId: 'g2', offsets: 'nope' as unknown as OffsetCommitEntry[] }],
+      [...valid, null as unknown as { groupId: string; offsets: OffsetCommitEntry[] }],
+    ];
+    for (const [i, commits] of invalidCalls.entries()) {
+      await t.rejects(store.commitOffsetsMany(commits), { code: 'INVALID_ARGUMENT' }, `invalid call ${i}`);
+    }
+    t.same(
+      (await store.fetchOffsets('g0')).map((o) => o.offset),
+      [5],
+      'the valid groups of a failed call kept their old offsets',
+    );
+    t.same(await store.fetchOffsets('g1'), []);
+    t.same(await store.listGroupsWithOffsets(), ['g0']);
+    await store.commitOffsetsMany(valid);
+    t.same(await store.listGroupsWithOffsets(), ['g0', 'g1'], 'the same groups commit once valid');
+  });
+
   withStore('deleteOffsets and listGroupsWithOffsets', async (t, store) => {
     await store.commitOffsets('b-group', [offsetCommit('orders', 0, 1), offsetCommit('orders', 1, 2)]);
     await store.commitOffsets('a-group', [offsetCommit('orders', 0, 3)]);
@@ -836,6 +906,10 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
       ['deleteObjectRecords', () => store.deleteObjectRecords(['o'])],
       ['allocateProducerIdBlock', () => store.allocateProducerIdBlock(1)],
       ['commitOffsets', () => store.commitOffsets('g', [offsetCommit('orders', 0, 1)])],
+      [
+        'commitOffsetsMany',
+        () => store.commitOffsetsMany([{ groupId: 'g', offsets: [offsetCommit('orders', 0, 1)] }]),
+      ],
       ['fetchOffsets', () => store.fetchOffsets('g')],
       ['deleteOffsets', () => store.deleteOffsets('g', [])],
       ['listGroupsWithOffsets', () => store.listGroupsWithOffsets()],
