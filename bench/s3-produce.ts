@@ -20,6 +20,13 @@
  * At full speed the S3 run is bounded by how fast s3rver takes uploads (the backlog reaches
  * max.unuploaded.bytes and produce waits, by design); --rate compares the stores at a load below it.
  *
+ * A third store, `s3-null` (in --stores), is the S3 store pointed at a discard endpoint: an HTTP
+ * server (this script with --s3-null-child) that answers PutObject and the multipart calls like S3
+ * and throws the bytes away. It has no reads, so it gets no consume pass. It is not a model of S3:
+ * it measures the broker's side of uploading over the S3 protocol (SDK, signing, checksums, HTTP)
+ * when the server costs almost nothing, which on this 2-vCPU machine s3rver does not (on AWS, S3's
+ * CPU is not the broker host's).
+ *
  * s3rver runs in its own process (this script with --s3rver-child), reniced to 19 so that on a small
  * machine it takes CPU from neither the broker nor the generator (on AWS, S3's CPU is not the broker
  * host's). Requests are counted at s3rver's HTTP server, by S3 operation. Two s3rver limits that S3
@@ -182,6 +189,73 @@ async function s3rverChild(directory: string): Promise<void> {
   process.send?.({ type: 'ready', port: address.port } satisfies FromChild);
 }
 
+// ---- S3 discard endpoint child (s3-null) ------------------------------------------------------------
+
+/** Answers the upload side of S3 and discards the bytes; counts requests and bytes per prefix. */
+async function s3NullChild(): Promise<void> {
+  const { createServer } = await import('node:http');
+  const counts = zeroCounts();
+  const usage = new Map<string, StoreUsage>();
+  let uploadSeq = 0;
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const op = classify(req.method ?? '', req.url ?? '');
+      if (op !== null) counts[op]++;
+      // Path-style: /bucket/prefix/key; usage is kept per first key segment (the run's prefix).
+      const prefix = url.pathname.split('/')[2] ?? '';
+      const xml = (body: string) => {
+        res.setHeader('content-type', 'application/xml');
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+      };
+      const u = usage.get(prefix) ?? { objects: 0, bytes: 0 };
+      usage.set(prefix, u);
+      if (op === 'PutObject' || op === 'UploadPart') {
+        u.bytes += bytes;
+        if (op === 'PutObject') u.objects++;
+        res.setHeader('ETag', `"${(uploadSeq++).toString(16).padStart(32, '0')}"`);
+        res.end();
+      } else if (op === 'Multipart' && url.searchParams.has('uploads')) {
+        xml(
+          `<InitiateMultipartUploadResult><UploadId>u${uploadSeq++}</UploadId></InitiateMultipartUploadResult>`,
+        );
+      } else if (op === 'Multipart' && req.method === 'POST') {
+        u.objects++;
+        xml('<CompleteMultipartUploadResult><ETag>"0"</ETag></CompleteMultipartUploadResult>');
+      } else if (op === 'DeleteObjects') xml('<DeleteResult></DeleteResult>');
+      else if (op === 'List')
+        xml('<ListBucketResult><IsTruncated>false</IsTruncated><KeyCount>0</KeyCount></ListBucketResult>');
+      else if (req.method === 'DELETE') {
+        res.statusCode = 204;
+        res.end();
+      } else {
+        res.statusCode = 404;
+        xml('<Error><Code>NoSuchKey</Code><Message>discard endpoint: nothing is kept</Message></Error>');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.on('message', (m: ToChild) => {
+    if (m.type === 'counts') process.send?.({ type: 'counts', counts: { ...counts } } satisfies FromChild);
+    else if (m.type === 'usage') {
+      const u = usage.get(m.prefix) ?? { objects: 0, bytes: 0 };
+      process.send?.({ type: 'usage', usage: { ...u } } satisfies FromChild);
+    } else if (m.type === 'stop') {
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    }
+  });
+  const address = server.address();
+  process.send?.({
+    type: 'ready',
+    port: typeof address === 'object' && address ? address.port : 0,
+  } satisfies FromChild);
+}
+
 class S3rverProcess {
   private readonly waiters: ((m: FromChild) => void)[] = [];
   private constructor(
@@ -191,8 +265,10 @@ class S3rverProcess {
     child.on('message', (m: FromChild) => this.waiters.shift()?.(m));
   }
 
-  static start(directory: string): Promise<S3rverProcess> {
-    const child = fork(fileURLToPath(import.meta.url), ['--s3rver-child', directory], {
+  /** s3rver on `directory`, or (directory null) the discard endpoint. */
+  static start(directory: string | null): Promise<S3rverProcess> {
+    const args = directory === null ? ['--s3-null-child'] : ['--s3rver-child', directory];
+    const child = fork(fileURLToPath(import.meta.url), args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new Promise((resolve, reject) => {
@@ -252,15 +328,19 @@ const partitions = numFlag('partitions', 4);
 const uploadTargetBytes = numFlag('upload-target-bytes', 8 * 1024 * 1024);
 /** Records/s per run (rate-limited, same load for both stores); 0 = as fast as the broker answers. */
 const rate = numFlag('rate', 0);
-const stores = (flag('stores') ?? 'local,s3').split(',') as ('local' | 's3')[];
+/** payload_integrity for the S3 stores (crc32c|sha256); the store's default when absent. */
+const payloadIntegrity = flag('payload-integrity');
+type StoreKind = 'local' | 's3' | 's3-null';
+const stores = (flag('stores') ?? 'local,s3,s3-null').split(',') as StoreKind[];
 const HOT_TAIL_BYTES = 1024 * 1024;
 const OBJECT_CACHE_BYTES = 256 * 1024 * 1024;
 
 interface StoreResult {
-  store: 'local' | 's3';
+  store: StoreKind;
   recordBytes: number;
   produce: ScenarioResult;
-  consume: RunStats;
+  /** null for s3-null (it keeps nothing to read). */
+  consume: RunStats | null;
   ingestedBytes: number;
   stored: StoreUsage;
   /** Upload backlog when the produce window closed, and bytes uploaded per second during it. */
@@ -302,7 +382,7 @@ async function settled(
 }
 
 async function runStore(
-  store: 'local' | 's3',
+  store: StoreKind,
   recordBytes: number,
   s3: S3rverProcess | null,
 ): Promise<StoreResult> {
@@ -312,10 +392,10 @@ async function runStore(
   const objectStoreUrl =
     store === 'local'
       ? `file://${objectsDir}`
-      : `s3://${BUCKET}/${prefix}?endpoint=http://127.0.0.1:${s3!.port}&region=us-east-1&path_style=true&checksums=when_required&access_key_id=S3RVER&secret_access_key=S3RVER`;
+      : `s3://${BUCKET}/${prefix}?endpoint=http://127.0.0.1:${s3!.port}&region=us-east-1&path_style=true&checksums=when_required&access_key_id=S3RVER&secret_access_key=S3RVER${payloadIntegrity === undefined ? '' : `&payload_integrity=${payloadIntegrity}`}`;
   const usage = () =>
     store === 'local' ? Promise.resolve(usageOf(objectsDir, (n) => !n.includes('.tmp'))) : s3!.usage(prefix);
-  const name = `${store === 'local' ? 'local dir' : 'S3 (s3rver)'}, ${recordBytes} B records`;
+  const name = `${{ local: 'local dir', s3: 'S3 (s3rver)', 's3-null': 'S3 (discard)' }[store]}, ${recordBytes} B records`;
   try {
     return await withBroker(
       async (broker) => {
@@ -370,22 +450,25 @@ async function runStore(
 
         let consumeStart: Promise<Counts> | null = null;
         let consumeEnd: Promise<Counts> | null = null;
-        const consume = await runConsume({
-          ...CONSUME_DEFAULTS,
-          host: broker.host,
-          port: broker.port,
-          partitions,
-          connections,
-          inFlight,
-          seconds: consumeSeconds,
-          warmupSeconds: 1,
-          maxWarmupSeconds: 1,
-          onWindow: (e) => {
-            if (s3 === null) return;
-            if (e === 'start') consumeStart = s3.counts();
-            else consumeEnd = s3.counts();
-          },
-        });
+        const consume =
+          store === 's3-null'
+            ? null
+            : await runConsume({
+                ...CONSUME_DEFAULTS,
+                host: broker.host,
+                port: broker.port,
+                partitions,
+                connections,
+                inFlight,
+                seconds: consumeSeconds,
+                warmupSeconds: 1,
+                maxWarmupSeconds: 1,
+                onWindow: (e) => {
+                  if (s3 === null) return;
+                  if (e === 'start') consumeStart = s3.counts();
+                  else consumeEnd = s3.counts();
+                },
+              });
         const consumeRequests =
           consumeStart !== null && consumeEnd !== null ? diff(await consumeStart, await consumeEnd) : null;
         return {
@@ -418,12 +501,12 @@ function mbps(s: RunStats): number {
 
 function report(r: StoreResult): void {
   const gib = r.ingestedBytes / GiB;
-  const readGib = r.consume.bytes / GiB;
+  const readGib = (r.consume?.bytes ?? 0) / GiB;
   const line = [
     `  ${r.store.padEnd(5)} ${r.recordBytes} B: produce ${fmt(r.produce.stats.records / r.produce.stats.seconds)} rec/s ${fmt(mbps(r.produce.stats), 1)} MB/s (p99 ${fmt(r.produce.stats.latencyUs.p99 / 1000, 1)} ms)`,
     `ingested ${fmt(r.ingestedBytes / 1e6)} MB, stored ${fmt(r.stored.bytes / 1e6)} MB in ${r.stored.objects} objects (${fmt(r.stored.bytes / r.ingestedBytes, 3)} B stored/B ingested, mean object ${fmt(r.stored.bytes / Math.max(1, r.stored.objects) / 2 ** 20, 2)} MiB)`,
     `uploads during the window ${fmt(r.upload.uploadedMBps, 1)} MB/s, backlog at its end ${fmt(r.upload.backlogBytesAtEnd / 2 ** 20)} MiB`,
-    `consume ${fmt(mbps(r.consume), 1)} MB/s cold`,
+    r.consume === null ? 'no consume pass (nothing kept)' : `consume ${fmt(mbps(r.consume), 1)} MB/s cold`,
   ];
   if (r.produceRequests) {
     const p = r.produceRequests;
@@ -450,36 +533,51 @@ async function main(): Promise<void> {
   mkdirSync(root, { recursive: true });
   const s3Dir = mkdtempSync(join(root, 'streamhouse-bench-s3rver-'));
   const s3 = stores.includes('s3') ? await S3rverProcess.start(s3Dir) : null;
+  const s3Null = stores.includes('s3-null') ? await S3rverProcess.start(null) : null;
   const results: StoreResult[] = [];
   try {
     for (const recordBytes of recordSizes) {
       const byStore = new Map<string, StoreResult>();
       for (const store of stores) {
-        const r = await runStore(store, recordBytes, store === 's3' ? s3 : null);
+        const r = await runStore(
+          store,
+          recordBytes,
+          store === 's3' ? s3 : store === 's3-null' ? s3Null : null,
+        );
         byStore.set(store, r);
         results.push(r);
       }
       for (const r of byStore.values()) report(r);
       const local = byStore.get('local');
-      const remote = byStore.get('s3');
-      if (local && remote) {
+      for (const remote of [byStore.get('s3'), byStore.get('s3-null')]) {
+        if (!local || !remote) continue;
         const ratio =
           remote.produce.stats.records /
           remote.produce.stats.seconds /
           (local.produce.stats.records / local.produce.stats.seconds);
+        // Broker CPU-ms per MB produced (user + system, the whole process).
+        const cpu = (x: StoreResult) =>
+          (x.produce.broker.cores * x.produce.stats.seconds * 1000) / (x.produce.stats.bytes / 1e6);
+        const cpuRatio = cpu(local) > 0 ? cpu(remote) / cpu(local) : undefined;
         console.log(
-          `  ${recordBytes} B: S3/local produce throughput ${fmt(ratio, 3)} (goal ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`,
+          `  ${recordBytes} B: ${remote.store}/local produce throughput ${fmt(ratio, 3)} (goal ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})${cpuRatio === undefined ? '' : `, broker CPU per MB ${fmt(cpuRatio, 2)}× local`}`,
         );
       }
     }
   } finally {
     await s3?.stop();
+    await s3Null?.stop();
     rmSync(s3Dir, { recursive: true, force: true });
   }
   writeJson(results.map((r) => ({ ...r.produce, notes: JSON.stringify({ ...r, produce: undefined }) })));
 }
 
-if (process.argv[2] === '--s3rver-child') {
+if (process.argv[2] === '--s3-null-child') {
+  s3NullChild().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (process.argv[2] === '--s3rver-child') {
   s3rverChild(process.argv[3]!).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
