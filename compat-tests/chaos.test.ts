@@ -6,7 +6,7 @@
 //   2. kill -9 while uploads are in flight (proxy latency), PostgreSQL metadata: a restart on the
 //      same data dir serves every acknowledged record; a sweep with no grace leaves no object under
 //      data/ that the metadata does not reference.
-//   3. A 10x burst against a slow store (200 ms per request) with an 8 MiB unuploaded cap:
+//   3. A 10x burst against a slow store (1.5 s per request, serial: ≤ 0.67 MiB/s) with an 8 MiB unuploaded cap:
 //      backpressure engages (slow or REQUEST_TIMED_OUT produces), memory bounded, no crash, every
 //      acknowledged record readable.
 // Every case prints "produced N, acknowledged N, read back N, lost N".
@@ -444,8 +444,12 @@ t.test('10x burst against a slow store: backpressure, bounded memory, nothing lo
   const proxy = await withProxy(t);
   const dataDir = tempDir(t, 'burst');
   const maxUnuploadedBytes = 8 * MiB;
+  // The slow store: every request waits SLOW_MS, and uploads are strictly serial (one upload at a
+  // time in the broker, multipart in 1 MiB parts one at a time, objects over 1 MiB multipart), so it
+  // can never take more than 1 MiB per SLOW_MS: that bound is its sustainable rate.
+  const SLOW_MS = 1500;
+  const sustainableMiBps = 1000 / SLOW_MS;
   const broker = await spawn(t, dataDir, {
-    // Multipart in 1 MiB parts, one at a time: every MiB costs a 200 ms request (~4 MiB/s).
     objectStoreUrl: s3Url(
       proxy.endpoint,
       newPrefix('burst'),
@@ -471,18 +475,26 @@ t.test('10x burst against a slow store: backpressure, bounded memory, nothing lo
   // Two seconds with a fast store measure what these producers push; then the store turns slow.
   await sleep(2000);
   const fastAcked = ledger.acked.size;
-  proxy.faults.latencyMs = 200;
+  proxy.faults.latencyMs = SLOW_MS;
+  const slowFrom = proxy.requestLog.length;
   await sleep(10_000);
   await producer.stop();
   const slowAcked = ledger.acked.size - fastAcked;
+  const slowRequests = proxy.requestLog.length - slowFrom;
   const timedOut = ledger.errors.get('REQUEST_TIMED_OUT') ?? 0;
+  const offeredMiBps = (fastAcked * 10_000) / MiB / 2;
   const mibPerSec = (records: number, seconds: number) => ((records * 10_000) / MiB / seconds).toFixed(1);
   t.comment(
-    `burst: producers push ${mibPerSec(fastAcked, 2)} MiB/s against a fast store, ${mibPerSec(slowAcked, 10)} MiB/s acknowledged against the slow one`,
+    `burst: producers push ${offeredMiBps.toFixed(1)} MiB/s against a fast store = ${(offeredMiBps / sustainableMiBps).toFixed(1)}x what the slow store sustains (≤ ${sustainableMiBps.toFixed(2)} MiB/s); ${mibPerSec(slowAcked, 10)} MiB/s acknowledged against the slow one`,
   );
   t.comment(
-    `burst: ${timedOut} sends REQUEST_TIMED_OUT, slowest send ${Math.round(ledger.maxSendMs)} ms, ${proxy.counts.requests} S3 requests`,
+    `burst: ${timedOut} sends REQUEST_TIMED_OUT, slowest send ${Math.round(ledger.maxSendMs)} ms, ${slowRequests} S3 requests in the slow 10 s`,
   );
+  t.ok(
+    offeredMiBps >= 10 * sustainableMiBps,
+    `the burst is at least 10x the sustainable rate (${(offeredMiBps / sustainableMiBps).toFixed(1)}x)`,
+  );
+  t.ok(slowRequests <= Math.ceil(10_000 / SLOW_MS) + 2, 'the slow store took requests one at a time');
   t.ok(timedOut > 0 || ledger.maxSendMs > 1000, 'backpressure engaged (sends waited or timed out)');
   t.ok(broker.alive(), 'no crash');
   proxy.heal();
