@@ -97,7 +97,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   logMessageTimestampType: 'CreateTime',
   logCleanupPolicy: 'delete',
   uploadTargetBytes: 8 * MiB,
-  uploadMaxAgeMs: 250,
+  uploadMaxAgeMs: 2000,
   maxUnuploadedBytes: 512 * MiB,
   backpressureTimeoutMs: 30_000,
   hotTailMaxBytes: 256 * MiB,
