@@ -13,6 +13,8 @@
  * check the client's request rate; `maxInWindow(ms)` is the most arrivals in any window of `ms`.
  * Headers pass through unchanged (the signature covers Host), except `Expect: 100-continue`, which
  * this proxy already answered on the client side.
+ *
+ *   proxy.captureRequests = true;         // keep headers and body of each request (`captured`)
  */
 import {
   Agent,
@@ -37,6 +39,17 @@ export interface S3Faults {
   latencyMs: number;
   /** Full outage: 'reset' destroys each connection, 'hang' never answers. null: healthy. */
   outage: 'reset' | 'hang' | null;
+}
+
+/** One request as it arrived at the proxy (kept only while `captureRequests` is on). */
+export interface CapturedRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  /** Lower-case header names, as received. */
+  readonly headers: IncomingMessage['headers'];
+  /** The body bytes exactly as received (after HTTP transfer decoding, before anything else). */
+  readonly body: Buffer;
 }
 
 export interface S3FaultProxyCounts {
@@ -64,6 +77,10 @@ export class S3FaultProxy {
   readonly requestLog: string[] = [];
   /** performance.now() of every request's arrival. */
   readonly arrivals: number[] = [];
+  /** Record every request's headers and body in `captured` (off by default: bodies can be large). */
+  captureRequests = false;
+  /** Requests recorded while `captureRequests` was on, in the order their bodies completed. */
+  readonly captured: CapturedRequest[] = [];
   /** Arrival times of requests let through by the rate limit (sliding one-second window). */
   private readonly admitted: number[] = [];
   private readonly sockets = new Set<Socket>();
@@ -122,6 +139,24 @@ export class S3FaultProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /**
+   * Records the request once its body is complete. Called right after the body's consumer (pipe or
+   * resume) is attached, so the extra 'data' listener does not start the flow early.
+   */
+  private capture(req: IncomingMessage): void {
+    if (!this.captureRequests) return;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () =>
+      this.captured.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: { ...req.headers },
+        body: Buffer.concat(chunks),
+      }),
+    );
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse, target: { host: string; port: number }): void {
     const now = performance.now();
     this.counts.requests++;
@@ -136,6 +171,7 @@ export class S3FaultProxy {
     if (f.outage === 'hang') {
       this.counts.hung++;
       req.resume(); // swallow the body; never answer
+      this.capture(req);
       return;
     }
     let slowDown = false;
@@ -154,6 +190,7 @@ export class S3FaultProxy {
     if (slowDown) {
       this.counts.slowDowns++;
       req.resume();
+      this.capture(req);
       req.on('end', () => {
         res.writeHead(503, {
           'content-type': 'application/xml',
@@ -183,6 +220,7 @@ export class S3FaultProxy {
       );
       upstream.on('error', () => req.socket.destroy());
       req.pipe(upstream);
+      this.capture(req);
     };
     if (f.latencyMs > 0) setTimeout(forward, f.latencyMs);
     else forward();

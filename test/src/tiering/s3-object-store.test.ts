@@ -5,16 +5,18 @@
  */
 
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import t from 'tap';
+import { crc32c } from '../../../protocol/records/crc32c.js';
 import { type RunningBroker, startBroker } from '../../../src/broker/broker.js';
 import { ObjectStoreError } from '../../../src/tiering/object-store.js';
 import { parseS3Url, S3ObjectStore } from '../../../src/tiering/s3-object-store.js';
-import { S3FaultProxy } from '../../support/s3-fault-proxy.js';
+import { type CapturedRequest, S3FaultProxy } from '../../support/s3-fault-proxy.js';
 import { S3RVER_CREDS, startS3rver } from '../../support/s3rver-server.js';
 import { collect, runObjectStoreContract } from './object-store-contract.js';
 
@@ -61,6 +63,9 @@ t.test('URL parsing', async (t) => {
   t.equal(parseS3Url('s3://my-bucket', {}).prefix, '');
   t.equal(parseS3Url('s3://my-bucket', {}).checksums, 'WHEN_REQUIRED', 'when_required by default');
   t.equal(parseS3Url('s3://my-bucket', { AWS_REGION: 'ap-south-1' }).region, 'ap-south-1');
+  t.equal(parseS3Url('s3://my-bucket', {}).payloadIntegrity, 'crc32c', 'crc32c by default');
+  t.equal(parseS3Url('s3://my-bucket?payload_integrity=sha256', {}).payloadIntegrity, 'sha256');
+  t.equal(parseS3Url('s3://my-bucket?payload_integrity=crc32c', {}).payloadIntegrity, 'crc32c');
   for (const bad of [
     's3://',
     's3://UPPER',
@@ -71,6 +76,8 @@ t.test('URL parsing', async (t) => {
     's3://bucket/x?max_attempts=0',
     's3://bucket/.hidden',
     's3://bucket/x?nope=1',
+    's3://bucket/x?payload_integrity=md5',
+    's3://bucket/x?payload_integrity=',
   ]) {
     t.throws(() => parseS3Url(bad, {}), { code: 'INVALID_URL' }, bad);
   }
@@ -271,6 +278,118 @@ t.test('multipart upload of a large body, ranged reads across parts, abort on fa
     'part 2 tried max_attempts (6) times',
   );
   t.equal(await store.head('big/obj'), whole.length, 'the old object is intact');
+});
+
+/** The x-amz-checksum-crc32c value S3 expects for `bytes`: base64 of the big-endian CRC-32C. */
+function crc32cHeader(bytes: Buffer): string {
+  const crc = Buffer.allocUnsafe(4);
+  crc.writeUInt32BE(crc32c(bytes) >>> 0);
+  return crc.toString('base64');
+}
+
+t.test('payload_integrity: what each mode puts on the wire, and bytes survive the round trip', async (t) => {
+  for (const mode of ['crc32c', 'sha256'] as const) {
+    t.test(mode, async (t) => {
+      const proxy = await S3FaultProxy.start({ host: '127.0.0.1', port: s3Address.port });
+      // Tiny parts so a multipart upload costs little; s3rver does not enforce S3's 5 MiB minimum.
+      const store = new S3ObjectStore(
+        parseS3Url(
+          storeUrl(
+            proxy.endpoint,
+            `&payload_integrity=${mode}&multipart_threshold_bytes=65536&part_size_bytes=24576`,
+          ),
+        ),
+      );
+      t.teardown(async () => {
+        await store.close();
+        await proxy.close();
+      });
+      t.equal(store.options.payloadIntegrity, mode);
+      proxy.captureRequests = true;
+      const small = patterned(1000, 7);
+      // 100 KiB + 7 as uneven chunks: above the 64 KiB threshold → parts of 24 KiB ×4 and 4 KiB + 7.
+      const chunks = [patterned(30_000, 1), patterned(50_000, 2), patterned(22_407, 3)];
+      const large = Buffer.concat(chunks);
+      await store.put('pi/small', small);
+      await store.put('pi/large', chunks);
+      const sent = [...proxy.captured];
+      proxy.captureRequests = false;
+      t.ok((await store.get('pi/small')).equals(small), 'single PutObject: bytes identical');
+      t.ok((await store.get('pi/large')).equals(large), 'multipart: bytes identical');
+
+      const isPut = (r: CapturedRequest) => r.method === 'PUT' && /\/pi\/small(\?|$)/.test(r.url);
+      const isPart = (r: CapturedRequest) => r.method === 'PUT' && /[?&]partNumber=\d+/.test(r.url);
+      const partNumber = (r: CapturedRequest) => Number(/[?&]partNumber=(\d+)/.exec(r.url)?.[1]);
+      const puts = sent.filter(isPut);
+      const parts = sent.filter(isPart).sort((a, b) => partNumber(a) - partNumber(b));
+      const create = sent.filter((r) => r.method === 'POST' && /\?uploads(=|&|$)/.test(r.url));
+      const complete = sent.filter((r) => r.method === 'POST' && /[?&]uploadId=/.test(r.url));
+      t.equal(puts.length, 1, 'one PutObject');
+      t.same(parts.map(partNumber), [1, 2, 3, 4, 5], 'five UploadParts');
+      t.equal(create.length, 1, 'one CreateMultipartUpload');
+      t.equal(complete.length, 1, 'one CompleteMultipartUpload');
+      t.equal(sent.length, 8, 'nothing else was sent');
+
+      // The bodies arrive as plain bytes (no aws-chunked framing, no trailers): the object itself.
+      t.ok(puts[0]!.body.equals(small), 'PutObject body is the object');
+      t.ok(Buffer.concat(parts.map((r) => r.body)).equals(large), 'the parts are the object, in order');
+      for (const r of [...puts, ...parts]) {
+        const what = isPart(r) ? `UploadPart ${partNumber(r)}` : 'PutObject';
+        t.equal(r.headers['content-length'], String(r.body.length), `${what}: content-length is the body`);
+        t.equal(r.headers['content-encoding'], undefined, `${what}: not aws-chunked`);
+        t.equal(r.headers['x-amz-trailer'], undefined, `${what}: no trailing checksum`);
+        if (mode === 'crc32c') {
+          t.equal(r.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD', `${what}: unsigned payload`);
+          t.equal(
+            r.headers['x-amz-checksum-crc32c'],
+            crc32cHeader(r.body),
+            `${what}: x-amz-checksum-crc32c is the CRC-32C of the bytes received`,
+          );
+          // With the payload unsigned, the signature must cover the CRC instead.
+          t.match(
+            r.headers.authorization,
+            /SignedHeaders=[^,]*\bx-amz-checksum-crc32c\b/,
+            `${what}: the CRC header is signed`,
+          );
+        } else {
+          t.equal(
+            r.headers['x-amz-content-sha256'],
+            createHash('sha256').update(r.body).digest('hex'),
+            `${what}: x-amz-content-sha256 is the SHA-256 of the bytes received`,
+          );
+          t.equal(r.headers['x-amz-checksum-crc32c'], undefined, `${what}: no CRC header`);
+        }
+      }
+
+      const completeXml = complete[0]!.body.toString('utf8');
+      const listed = [...completeXml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
+        number: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(m[1]!)?.[1]),
+        crc: /<ChecksumCRC32C>([^<]*)<\/ChecksumCRC32C>/.exec(m[1]!)?.[1],
+      }));
+      t.same(
+        listed.map((p) => p.number),
+        [1, 2, 3, 4, 5],
+        'CompleteMultipartUpload lists every part',
+      );
+      if (mode === 'crc32c') {
+        t.equal(create[0]!.headers['x-amz-checksum-algorithm'], 'CRC32C', 'upload created for CRC32C');
+        t.same(
+          listed.map((p) => p.crc),
+          parts.map((r) => crc32cHeader(r.body)),
+          'CompleteMultipartUpload lists the CRC-32C of each part as received',
+        );
+      } else {
+        t.equal(create[0]!.headers['x-amz-checksum-algorithm'], undefined, 'no checksum algorithm');
+        t.notMatch(completeXml, /ChecksumCRC32C/, 'no per-part CRC listed');
+      }
+      t.comment(
+        `${mode}: PutObject headers ${Object.keys(puts[0]!.headers)
+          .filter((h) => h.startsWith('x-amz-') || h.startsWith('content-'))
+          .sort()
+          .join(' ')}`,
+      );
+    });
+  }
 });
 
 t.test(
