@@ -1,8 +1,10 @@
 // Fetch (key 1), serves 4-16. Long-polls on max_wait_ms/min_bytes using append notifications (no
 // timer loop). Whole batches only: a fetch offset inside a batch returns that batch, and at least
 // one batch comes back even when larger than the limits (KIP-74). v13+ addresses topics by id.
-// Fetch sessions (KIP-227): none are created (session id 0), so clients send full requests;
-// read_committed reads up to the high watermark (no transactions yet, so LSO = HW).
+// Fetch sessions (KIP-227): none are created (session id 0), so clients send full requests.
+// read_committed (isolation_level 1) reads whole batches below the last stable offset and lists the
+// aborted transactions overlapping them; both isolation levels report the LSO. Long polls wake on
+// high-watermark advances, which is also when the LSO moves (a marker becomes durable).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { Fetch } from '../../protocol/messages/index.js';
 import type { ReadResult } from '../log/log-store.js';
@@ -11,6 +13,7 @@ import { defineHandler } from './handler.js';
 
 /** Kafka answers "no data" with an empty record set, never null: librdkafka rejects a null one. */
 const EMPTY_RECORDS = Buffer.alloc(0);
+const READ_COMMITTED = { readCommitted: true } as const;
 
 interface Slot {
   topicIndex: number;
@@ -53,7 +56,11 @@ export const fetchHandler = defineHandler(
 
       const maxWaitMs = Math.max(0, req.maxWaitMs);
       const deadline = Date.now() + maxWaitMs;
-      const read = (p: Partition, offset: number, maxBytes: number) => log.readPartition(p, offset, maxBytes);
+      const readCommitted = req.isolationLevel === 1;
+      const read = readCommitted
+        ? (p: Partition, offset: number, maxBytes: number) =>
+            log.readPartition(p, offset, maxBytes, READ_COMMITTED)
+        : (p: Partition, offset: number, maxBytes: number) => log.readPartition(p, offset, maxBytes);
       let results = await readAll(slots, Math.max(0, req.maxBytes), read);
       for (;;) {
         let total = 0;
@@ -79,9 +86,14 @@ export const fetchHandler = defineHandler(
           partitionIndex: s.partitionIndex,
           errorCode: r.errorCode,
           highWatermark: BigInt(r.highWatermark),
-          lastStableOffset: BigInt(r.highWatermark),
+          lastStableOffset: BigInt(lastStableOffset(s, r)),
           logStartOffset: BigInt(r.logStartOffset),
-          abortedTransactions: null,
+          abortedTransactions: readCommitted
+            ? (r.abortedTransactions ?? []).map((a) => ({
+                producerId: BigInt(a.producerId),
+                firstOffset: BigInt(a.firstOffset),
+              }))
+            : null,
           preferredReadReplica: -1,
           records: r.records.length === 0 ? EMPTY_RECORDS : r.records,
         });
@@ -104,6 +116,14 @@ export const fetchHandler = defineHandler(
     },
   },
 );
+
+/** The LSO as of the read (read_uncommitted too: Kafka reports it at both levels); -1 without a partition. */
+function lastStableOffset(s: Slot, r: ReadResult): number {
+  if (r.lastStableOffset !== undefined) return r.lastStableOffset;
+  if (s.partition === undefined || r.highWatermark < 0) return -1;
+  // Never past the HW the read saw (the read is async; the LSO may have moved on since).
+  return Math.min(s.partition.lastStableOffset, r.highWatermark);
+}
 
 async function readAll(
   slots: readonly Slot[],

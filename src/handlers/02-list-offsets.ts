@@ -1,5 +1,5 @@
 // ListOffsets (key 2), serves 0-8. Special timestamps: -2 earliest (log start), -1 latest (high
-// watermark), -3 the record with the largest timestamp (KIP-734), -4 earliest local (= log start:
+// watermark; the last stable offset for isolation_level 1, read_committed), -3 the record with the largest timestamp (KIP-734), -4 earliest local (= log start:
 // the whole log is "local" to this broker's object store). Other timestamps: the first record whose
 // timestamp is ≥ the target (records are scanned inside the batch, so the answer is exact).
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -31,7 +31,8 @@ export const listOffsetsHandler = defineHandler(
           }
           let offset = -1;
           let timestamp = -1;
-          if (rp.timestamp === LATEST) offset = p.highWatermark;
+          if (rp.timestamp === LATEST)
+            offset = req.isolationLevel === 1 ? p.lastStableOffset : p.highWatermark;
           else if (rp.timestamp === EARLIEST || rp.timestamp === EARLIEST_LOCAL) offset = p.logStartOffset;
           else if (rp.timestamp === MAX_TIMESTAMP) {
             const found = await log.offsetOfMaxTimestamp(p);

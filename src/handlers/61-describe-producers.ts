@@ -1,6 +1,6 @@
 // DescribeProducers (key 61), serves 0 (KIP-664): the idempotent producers this broker tracks for
-// each requested partition (id, epoch, last sequence, last write time). No transactions yet, so
-// currentTxnStartOffset is always -1.
+// each requested partition (id, epoch, last sequence, last write time, and the first offset of its
+// open transaction in the partition, -1 when none).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeProducers } from '../../protocol/messages/index.js';
 import { defineHandler } from './handler.js';
@@ -33,7 +33,7 @@ export const describeProducersHandler = defineHandler(
                 lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
                 lastTimestamp: BigInt(e.lastTimestampMs),
                 coordinatorEpoch: -1,
-                currentTxnStartOffset: -1n,
+                currentTxnStartOffset: BigInt(p.producers.openTxns.get(producerId) ?? -1),
               })),
             };
           }),

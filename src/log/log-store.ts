@@ -22,8 +22,10 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { isProtocolError } from '../../protocol/primitives/errors.js';
 import {
+  ATTRIBUTES_POS,
   BASE_SEQUENCE_POS,
   BATCH_ERROR_KAFKA_CODES,
+  CONTROL_BIT,
   LAST_OFFSET_DELTA_POS,
   PRODUCER_EPOCH_POS,
   PRODUCER_ID_POS,
@@ -32,10 +34,11 @@ import {
   setBaseOffset,
   setLogAppendTime,
   splitBatches,
+  TRANSACTIONAL_BIT,
   validateBatch,
 } from '../../protocol/records/batch.js';
 import { detectMagic, legacyMessageSetVerdict } from '../../protocol/records/legacy.js';
-import { iterateRecords } from '../../protocol/records/record.js';
+import { buildControlBatch, decodeControlRecord, iterateRecords } from '../../protocol/records/record.js';
 import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/metadata-store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -95,6 +98,29 @@ export interface ReadResult {
   logStartOffset: number;
   records: Buffer[];
   bytes: number;
+  /** read_committed only: the LSO the read stopped at. */
+  lastStableOffset?: number;
+  /** read_committed only: aborted transactions overlapping the returned records. */
+  abortedTransactions?: { producerId: number; firstOffset: number }[];
+}
+
+export interface ReadOptions {
+  /** isolation.level=read_committed: whole batches below the last stable offset only. */
+  readCommitted?: boolean;
+}
+
+/** Called for every transactional (non-control) batch before it is appended; return null to allow, or an error. */
+export type TxnProduceGuard = (
+  producerId: number,
+  producerEpoch: number,
+  topic: string,
+  partition: number,
+) => { errorCode: number; message: string } | null;
+
+export interface TxnMarkerResult {
+  topic: string;
+  partition: number;
+  errorCode: number;
 }
 
 export interface LogStoreStats {
@@ -146,6 +172,7 @@ export class LogStore {
   private uploading: Promise<void> | null = null;
   private closed = false;
   private readonly blockedProduces: { run: () => void; fail: () => void; timer: NodeJS.Timeout }[] = [];
+  private txnGuard: TxnProduceGuard | null = null;
   readonly stats = { objectsUploaded: 0, bytesUploaded: 0, uploadFailures: 0 };
 
   private constructor(
@@ -213,8 +240,10 @@ export class LogStore {
     p.uploadedEnd = end;
     const snapshot = await this.metadata.getMeta(producerSnapshotKey(topic.topicId, index));
     if (snapshot !== null) {
-      const parsed = JSON.parse(snapshot) as { end: number; producers: unknown };
+      const parsed = JSON.parse(snapshot) as { end: number; producers: unknown; txns?: unknown };
       p.producers = ProducerStateTable.fromJSON(parsed.producers);
+      p.producers.loadTxns(parsed.txns); // absent in snapshots from before transactions
+      p.producers.pruneAborted(p.logStartOffset);
       p.producerSnapshotEnd = parsed.end;
     }
     return p;
@@ -237,8 +266,12 @@ export class LogStore {
           const base = Number(bytes.readBigInt64BE(0));
           const last = base + bytes.readInt32BE(LAST_OFFSET_DELTA_POS);
           const producerId = readSafeInt64(bytes, PRODUCER_ID_POS);
-          if (producerId >= 0 && base >= p.producerSnapshotEnd) {
-            // Rebuild idempotence state for everything the last snapshot does not cover.
+          const attributes = bytes.readUInt16BE(ATTRIBUTES_POS);
+          if (producerId >= 0 && base >= p.producerSnapshotEnd && (attributes & CONTROL_BIT) !== 0) {
+            this.replayMarker(p, bytes, producerId, base);
+          } else if (producerId >= 0 && base >= p.producerSnapshotEnd) {
+            // Rebuild idempotence and transaction state for everything the last snapshot does not cover.
+            if ((attributes & TRANSACTIONAL_BIT) !== 0) p.producers.beginTxn(producerId, base);
             p.producers.record(
               {
                 producerId,
@@ -282,6 +315,30 @@ export class LogStore {
       );
     }
     this.log.info({ entries, batches, pendingBytes: this.unuploaded, endLsn: result.endLsn }, 'WAL replayed');
+  }
+
+  private replayMarker(p: Partition, bytes: Buffer, producerId: number, offset: number): void {
+    let marker: ReturnType<typeof decodeControlRecord> | null = null;
+    try {
+      for (const r of iterateRecords(bytes, { maxDecompressedBytes: 1 << 20 })) {
+        marker = decodeControlRecord(r);
+        break;
+      }
+    } catch (err) {
+      this.log.error(
+        { err, topic: p.topicName, partition: p.id, offset },
+        'unreadable control batch in the WAL',
+      );
+      return;
+    }
+    if (marker === null || marker.typeName === 'OTHER') return;
+    p.producers.applyMarker(
+      producerId,
+      bytes.readInt16BE(PRODUCER_EPOCH_POS),
+      offset,
+      marker.typeName === 'COMMIT',
+      Date.now(),
+    );
   }
 
   // ---- topics ---------------------------------------------------------------------------------
@@ -454,6 +511,12 @@ export class LogStore {
         results.push({ ...checked, logStartOffset: p.logStartOffset });
         continue;
       }
+      // Transactional batches: only while the coordinator has this partition in an ongoing transaction.
+      const refused = this.checkTxnGuard(p, checked);
+      if (refused !== null) {
+        results.push({ ...result(refused.errorCode, refused.message), logStartOffset: p.logStartOffset });
+        continue;
+      }
       // Idempotent producers: decide per batch (append / duplicate / error) before touching state,
       // so a partition's batches are all-or-nothing.
       const plan = this.planIdempotent(p, checked);
@@ -484,7 +547,11 @@ export class LogStore {
           maxTimestamp: readBatchMaxTimestamp(batch),
           bytes: batch,
         });
-        if (decision !== null) p.producers.record(decision.batch, base, lastOffset, now);
+        if (decision !== null) {
+          if ((batch.readUInt16BE(ATTRIBUTES_POS) & TRANSACTIONAL_BIT) !== 0)
+            p.producers.beginTxn(decision.batch.producerId, base);
+          p.producers.record(decision.batch, base, lastOffset, now);
+        }
         this.unuploaded += batch.length;
         this.hotTotal += batch.length;
         appended.push(batch);
@@ -533,6 +600,107 @@ export class LogStore {
         this.log.error({ err }, 'WAL append failed; answering KAFKA_STORAGE_ERROR');
         for (const t of touched)
           results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
+        return results;
+      },
+    );
+  }
+
+  /**
+   * The transaction coordinator's check of transactional batches (producer id/epoch in an ongoing
+   * transaction that includes the partition); a refusal fails that partition of the request whole.
+   * Null (no coordinator): transactional batches are accepted as they are.
+   */
+  setTxnProduceGuard(guard: TxnProduceGuard | null): void {
+    this.txnGuard = guard;
+  }
+
+  /** The guard's verdict on a partition's transactional batches (first refusal wins), or null. */
+  private checkTxnGuard(
+    p: Partition,
+    batches: readonly Buffer[],
+  ): { errorCode: number; message: string } | null {
+    for (const b of batches) {
+      if ((b.readUInt16BE(ATTRIBUTES_POS) & TRANSACTIONAL_BIT) === 0) continue;
+      const producerId = readSafeInt64(b, PRODUCER_ID_POS);
+      if (producerId < 0) {
+        return { errorCode: ErrorCode.INVALID_RECORD, message: 'transactional batch without a producer id' };
+      }
+      const guard = this.txnGuard;
+      if (guard === null) continue;
+      const refused = guard(producerId, b.readInt16BE(PRODUCER_EPOCH_POS), p.topicName, p.id);
+      if (refused !== null) return refused;
+    }
+    return null;
+  }
+
+  /**
+   * Append one transaction marker (control batch, COMMIT or ABORT, with this producer id/epoch and
+   * coordinatorEpoch 0) to each partition, through the WAL like a produce but never queued behind
+   * produce backpressure (markers are tiny and must not deadlock behind the backlog). Resolves once
+   * every marker is durable (high watermark past it). Per partition: NONE, UNKNOWN_TOPIC_OR_PARTITION
+   * (topic deleted) or KAFKA_STORAGE_ERROR.
+   */
+  writeTxnMarkers(
+    markers: readonly { topic: string; partition: number }[],
+    producerId: number,
+    producerEpoch: number,
+    commit: boolean,
+  ): Promise<TxnMarkerResult[]> {
+    const results: TxnMarkerResult[] = markers.map((m) => ({
+      topic: m.topic,
+      partition: m.partition,
+      errorCode: ErrorCode.NONE,
+    }));
+    if (this.closed) {
+      for (const r of results) r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      return Promise.resolve(results);
+    }
+    const now = Date.now();
+    const walParts: WalPart[] = [];
+    const touched: { p: Partition; end: number; idx: number }[] = [];
+    markers.forEach((m, idx) => {
+      const p = this.partition(m.topic, m.partition);
+      if (p === undefined) {
+        results[idx]!.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+      }
+      const base = p.nextOffset;
+      const bytes = buildControlBatch({
+        producerId,
+        producerEpoch,
+        baseOffset: base,
+        timestamp: now,
+        type: commit ? 'COMMIT' : 'ABORT',
+        coordinatorEpoch: 0,
+      });
+      p.appendAssigned({ baseOffset: base, lastOffset: base, maxTimestamp: now, bytes });
+      p.producers.applyMarker(producerId, producerEpoch, base, commit, now);
+      this.unuploaded += bytes.length;
+      this.hotTotal += bytes.length;
+      walParts.push({ topicId: p.topicId, partition: p.id, records: bytes });
+      touched.push({ p, end: p.nextOffset, idx });
+    });
+    if (walParts.length === 0) return Promise.resolve(results);
+    if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
+    let entryBytes = 0;
+    for (const w of walParts) entryBytes += w.records.length;
+    const applyDurable = () => {
+      for (const t of touched) t.p.advanceHighWatermark(t.end);
+      this.scheduleUpload(this.blockedProduces.length > 0);
+      return results;
+    };
+    if (this.wal === null) return Promise.resolve(applyDurable());
+    this.notDurable += entryBytes;
+    return this.wal.append(encodeRecordsEntry(walParts)).then(
+      ({ endLsn }) => {
+        this.notDurable -= entryBytes;
+        if (endLsn > this.durableLsn) this.durableLsn = endLsn;
+        return applyDurable();
+      },
+      (err: unknown) => {
+        this.notDurable -= entryBytes;
+        this.log.error({ err }, 'WAL append of transaction markers failed; answering KAFKA_STORAGE_ERROR');
+        for (const t of touched) results[t.idx]!.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         return results;
       },
     );
@@ -633,34 +801,65 @@ export class LogStore {
   // ---- fetch ----------------------------------------------------------------------------------
 
   /** Read from `offset`: whole batches, at least one if any is readable, about maxBytes at most. */
-  async read(topic: string, partition: number, offset: number, maxBytes: number): Promise<ReadResult> {
+  async read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    opts?: ReadOptions,
+  ): Promise<ReadResult> {
     const p = this.partition(topic, partition);
     if (p === undefined) return emptyRead(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
-    return this.readPartition(p, offset, maxBytes);
+    return this.readPartition(p, offset, maxBytes, opts);
   }
 
-  async readPartition(p: Partition, offset: number, maxBytes: number): Promise<ReadResult> {
+  /**
+   * Whole batches from `offset` up to the high watermark — or, read_committed, up to the last stable
+   * offset, with the aborted transactions the returned batches overlap (the reader drops those).
+   */
+  async readPartition(
+    p: Partition,
+    offset: number,
+    maxBytes: number,
+    opts?: ReadOptions,
+  ): Promise<ReadResult> {
     const hw = p.highWatermark;
+    const committed = opts !== undefined && opts.readCommitted === true;
+    // Readable end: read_uncommitted takes the HW as it always did (nothing more on the hot path).
+    const end = committed ? p.lastStableOffset : hw;
     if (offset < p.logStartOffset || offset > hw)
-      return emptyRead(ErrorCode.OFFSET_OUT_OF_RANGE, hw, p.logStartOffset);
-    if (offset === hw) return emptyRead(ErrorCode.NONE, hw, p.logStartOffset);
-    const hot = p.readHot(offset, maxBytes, hw);
+      return withTxnInfo(
+        committed,
+        emptyRead(ErrorCode.OFFSET_OUT_OF_RANGE, hw, p.logStartOffset),
+        p,
+        offset,
+        end,
+      );
+    if (offset >= end)
+      return withTxnInfo(committed, emptyRead(ErrorCode.NONE, hw, p.logStartOffset), p, offset, end);
+    const hot = p.readHot(offset, maxBytes, end);
     if (hot !== null && hot.chunks.length > 0) {
-      return {
-        errorCode: ErrorCode.NONE,
-        highWatermark: hw,
-        logStartOffset: p.logStartOffset,
-        records: hot.chunks,
-        bytes: hot.bytes,
-      };
+      return withTxnInfo(
+        committed,
+        {
+          errorCode: ErrorCode.NONE,
+          highWatermark: hw,
+          logStartOffset: p.logStartOffset,
+          records: hot.chunks,
+          bytes: hot.bytes,
+        },
+        p,
+        offset,
+        end,
+      );
     }
     const chunks: Buffer[] = [];
     let bytes = 0;
     let at = offset;
-    while (bytes < maxBytes && at < hw) {
+    while (bytes < maxBytes && at < end) {
       const entry = p.findIndexEntry(at);
       if (entry === undefined) {
-        const more = p.readHot(at, maxBytes - bytes, hw);
+        const more = p.readHot(at, maxBytes - bytes, end);
         if (more !== null) {
           for (const c of more.chunks) {
             if (chunks.length > 0 && bytes + c.length > maxBytes) break;
@@ -684,14 +883,21 @@ export class LogStore {
             'object read failed',
           );
         }
-        return emptyRead(ErrorCode.KAFKA_STORAGE_ERROR, hw, p.logStartOffset);
+        return withTxnInfo(
+          committed,
+          emptyRead(ErrorCode.KAFKA_STORAGE_ERROR, hw, p.logStartOffset),
+          p,
+          offset,
+          end,
+        );
       }
       let pos = 0;
       while (pos + 12 <= range.length) {
         const size = range.readInt32BE(pos + 8) + 12;
         const base = Number(range.readBigInt64BE(pos));
         const last = base + range.readInt32BE(pos + 23);
-        if (last >= at && last < hw) {
+        if (last >= end) break; // batches are in offset order: nothing further is readable
+        if (last >= at) {
           if (chunks.length > 0 && bytes + size > maxBytes) return done();
           chunks.push(range.subarray(pos, pos + size));
           bytes += size;
@@ -703,13 +909,19 @@ export class LogStore {
     return done();
 
     function done(): ReadResult {
-      return {
-        errorCode: ErrorCode.NONE,
-        highWatermark: hw,
-        logStartOffset: p.logStartOffset,
-        records: chunks,
-        bytes,
-      };
+      return withTxnInfo(
+        committed,
+        {
+          errorCode: ErrorCode.NONE,
+          highWatermark: hw,
+          logStartOffset: p.logStartOffset,
+          records: chunks,
+          bytes,
+        },
+        p,
+        offset,
+        end,
+      );
     }
   }
 
@@ -767,6 +979,7 @@ export class LogStore {
   private async setLogStart(p: Partition, offset: number): Promise<void> {
     await this.metadata.advanceLogStartOffset(p.topicId, p.id, offset);
     p.logStartOffset = Math.max(p.logStartOffset, offset);
+    p.producers.pruneAborted(p.logStartOffset);
     if (p.objectIndex.some((e) => e.lastOffset < p.logStartOffset)) {
       await this.metadata.deleteIndexEntriesBelow(p.topicId, p.id, p.logStartOffset);
       // Filter after the await: an upload may have appended an entry meanwhile, and a copy taken
@@ -919,17 +1132,32 @@ export class LogStore {
   private async saveProducerSnapshot(p: Partition): Promise<void> {
     const end = p.uploadedEnd;
     // Only durable, uploaded batches: a snapshot must never claim a sequence that a crash can lose.
+    // The in-memory state may already include batches and markers past `end` (appended during the
+    // upload); the snapshot describes the state as of `end`, and the WAL replay redoes the rest.
     const producers: [number, unknown][] = [];
     let uncovered = false;
     for (const [id, e] of p.producers.producers) {
       const batches = e.batches.filter((b) => b.lastOffset < end);
       if (batches.length < e.batches.length) uncovered = true;
-      if (batches.length > 0) producers.push([id, { ...e, batches }]);
+      const epochStart = e.epochStartOffset ?? e.firstOffsetSeen;
+      if (epochStart >= end) {
+        // The current epoch began past `end` (the state as of `end` is an older one): replay rebuilds it.
+        uncovered = true;
+        continue;
+      }
+      // An epoch a marker set (no batch of it yet) is kept too: it fences the older epoch.
+      if (batches.length > 0 || e.epochStartOffset !== undefined) producers.push([id, { ...e, batches }]);
     }
-    // Batches past the uploaded end are left out; stay dirty so the next upload (which moves the WAL
-    // checkpoint past them) snapshots them, or a crash would forget their sequences.
+    const txns = p.producers.txnSnapshot(end);
+    if (p.producers.txnChangedSince(end)) uncovered = true;
+    // What is past the uploaded end is left out; stay dirty so the next upload (which moves the WAL
+    // checkpoint past it) snapshots it, or a crash would forget it.
     p.producers.dirty = uncovered;
-    await this.metadata.setMeta(producerSnapshotKey(p.topicId, p.id), JSON.stringify({ end, producers }));
+    await this.metadata.setMeta(
+      producerSnapshotKey(p.topicId, p.id),
+      JSON.stringify({ end, producers, txns }),
+    );
+    p.producers.snapshotSaved(end);
   }
 
   private evictHot(): void {
@@ -1091,6 +1319,30 @@ function result(errorCode: number, errorMessage: string | null): ProducePartResu
 
 function emptyRead(errorCode: number, highWatermark: number, logStartOffset: number): ReadResult {
   return { errorCode, highWatermark, logStartOffset, records: [], bytes: 0 };
+}
+
+/**
+ * read_committed: add the LSO and the aborted transactions that overlap [offset, end of the returned
+ * data). A module-level function, not a closure, so read_uncommitted allocates nothing for it.
+ */
+function withTxnInfo(
+  committed: boolean,
+  r: ReadResult,
+  p: Partition,
+  offset: number,
+  lso: number,
+): ReadResult {
+  if (!committed) return r;
+  r.lastStableOffset = lso;
+  const last = r.records[r.records.length - 1];
+  r.abortedTransactions =
+    last === undefined
+      ? []
+      : p.producers.abortedBetween(
+          offset,
+          Number(last.readBigInt64BE(0)) + last.readInt32BE(LAST_OFFSET_DELTA_POS) + 1,
+        );
+  return r;
 }
 
 function producerSnapshotKey(topicId: string, partition: number): string {

@@ -79,6 +79,17 @@ export class Partition {
     return first === undefined ? this.nextOffset : first.baseOffset;
   }
 
+  /**
+   * Last stable offset (KIP-98): read_committed readers see only offsets below it — the start of the
+   * earliest transaction still open (or whose marker is not durable yet), else the high watermark.
+   */
+  get lastStableOffset(): number {
+    const hw = this.highWatermark;
+    const first = this.producers.firstUnstableOffset(hw);
+    // A transaction that began below the log start (DeleteRecords, retention) holds it at the log start.
+    return first >= hw ? hw : Math.max(first, this.logStartOffset);
+  }
+
   /** Append batches whose offsets were already assigned (consecutive from nextOffset). */
   appendAssigned(batch: StoredBatch): void {
     this.hot.push(batch);
