@@ -3,7 +3,8 @@
  * them apart again in the right order.
  *
  * Start: lock the data dir → open metadata + object store → open WAL (recovery) → LogStore.open
- * (load index, replay WAL) → bind the Kafka listener → admin HTTP. Ready once all of that is done.
+ * (load index, replay WAL) → group and transaction coordinators (transaction recovery) → bind the
+ * Kafka listener → admin HTTP. Ready once all of that is done.
  * Stop: stop accepting and let in-flight requests finish (grace) → stop the log (uploads finish)
  * → close the WAL (flush + fsync) → close stores → release the lock.
  */
@@ -13,6 +14,7 @@ import pino, { type Logger } from 'pino';
 import { type BrokerConfig, DEFAULT_CONFIG, type HostPort } from '../config/broker-config.js';
 import { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 import { ProducerIdManager } from '../coordinators/producer-ids.js';
+import { TransactionCoordinator } from '../coordinators/transactions/transaction-coordinator.js';
 import { StreamhouseError } from '../errors.js';
 import { HANDLERS } from '../handlers/index.js';
 import { LogStore } from '../log/log-store.js';
@@ -178,6 +180,29 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     );
     cleanups.push(async () => groups.close());
 
+    // After the log and the groups (markers, committed offsets), before the listener: recovery
+    // finishes or aborts what the last run left open before any client can act on it.
+    const producerIds = new ProducerIdManager(metadata);
+    const transactions = new TransactionCoordinator(
+      metadata,
+      openedLog,
+      groups,
+      producerIds,
+      {
+        maxTimeoutMs: config.transactionMaxTimeoutMs,
+        abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
+      },
+      logger,
+    );
+    cleanups.push(() => transactions.close());
+    try {
+      await transactions.start();
+    } catch (err) {
+      throw new StreamhouseError('SH_RECOVERY_FAILED', `transactions: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+
     let advertised: HostPort = config.advertised ?? config.listen;
     let dispatcher: Dispatcher | null = null;
     const context: BrokerContext = {
@@ -190,8 +215,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       log: openedLog,
       metadata,
       logger,
-      producerIds: new ProducerIdManager(metadata),
+      producerIds,
       groups,
+      transactions,
       apiVersions: (): ApiVersionRange[] => dispatcher?.apiVersionsList() ?? [],
     };
     dispatcher = new Dispatcher(HANDLERS, context, logger, metrics);

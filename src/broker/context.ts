@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig, HostPort } from '../config/broker-config.js';
 import type { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
 import type { ProducerIdManager } from '../coordinators/producer-ids.js';
+import type { TransactionCoordinator } from '../coordinators/transactions/transaction-coordinator.js';
 import type { LogStore } from '../log/log-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 
@@ -24,10 +25,12 @@ export interface BrokerContext {
   readonly log: LogStore;
   readonly metadata: MetadataStore;
   readonly logger: Logger;
-  /** Producer id allocation and transactional-id epochs (InitProducerId). */
+  /** Producer id allocation (InitProducerId without a transactional id). */
   readonly producerIds: ProducerIdManager;
   /** Consumer groups and committed offsets. */
   readonly groups: GroupCoordinator;
+  /** Transactional ids: epochs, transaction state, markers (InitProducerId with one, *Txn APIs). */
+  readonly transactions: TransactionCoordinator;
   /** The advertised API ranges, derived from the handler registry. */
   apiVersions(): ApiVersionRange[];
 }

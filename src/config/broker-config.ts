@@ -69,6 +69,10 @@ export interface BrokerConfig {
   offsetsRetentionMinutes: number;
   /** Idempotent producer state expires after this long without writes (producer.id.expiration.ms). */
   producerIdExpirationMs: number;
+  /** Largest transaction timeout a transactional producer may ask for (transaction.max.timeout.ms). */
+  transactionMaxTimeoutMs: number;
+  /** How often the transaction coordinator looks for timed-out transactions to abort. */
+  transactionAbortCheckIntervalMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -110,5 +114,7 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   groupMaxSessionTimeoutMs: 1_800_000,
   offsetsRetentionMinutes: 10_080,
   producerIdExpirationMs: 86_400_000,
+  transactionMaxTimeoutMs: 900_000,
+  transactionAbortCheckIntervalMs: 10_000,
   logLevel: 'info',
 });

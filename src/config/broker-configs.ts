@@ -292,6 +292,20 @@ const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
     value: (c) => String(c.producerIdExpirationMs),
   },
   {
+    field: 'transactionMaxTimeoutMs',
+    name: 'transaction.max.timeout.ms',
+    type: 'int',
+    doc: 'Largest transaction timeout a transactional producer may ask for.',
+    value: (c) => String(c.transactionMaxTimeoutMs),
+  },
+  {
+    field: 'transactionAbortCheckIntervalMs',
+    name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    type: 'int',
+    doc: 'How often timed-out transactions are looked for and aborted.',
+    value: (c) => String(c.transactionAbortCheckIntervalMs),
+  },
+  {
     field: 'logLevel',
     name: 'streamhouse.log.level',
     type: 'string',

@@ -522,6 +522,18 @@ const KEY_LIST = [
     'Idempotent producer state expires after this long without writes.',
   ),
   defineKey(
+    'transactionMaxTimeoutMs',
+    'transaction.max.timeout.ms',
+    millis(1, 900000),
+    'Largest transaction timeout a transactional producer may ask for.',
+  ),
+  defineKey(
+    'transactionAbortCheckIntervalMs',
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    millis(1, 10000),
+    'How often timed-out transactions are looked for and aborted.',
+  ),
+  defineKey(
     'logLevel',
     'log.level',
     oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),

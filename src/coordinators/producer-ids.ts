@@ -3,18 +3,14 @@
  * store (allocateProducerIdBlock), so an id is never handed out twice, across restarts too: a
  * restart abandons the rest of the current block rather than risk reuse.
  *
- * Transactional ids map to (producerId, epoch) persisted in the metadata store; every
- * InitProducerId for a transactional id bumps the epoch, which fences the previous producer instance
- * (its batches then fail with INVALID_PRODUCER_EPOCH). When the epoch would overflow INT16, a new
- * producer id starts at epoch 0.
+ * Transactional ids (their producer id, epoch bumps and fencing) belong to the transaction
+ * coordinator (transactions/transaction-coordinator.ts), which takes its ids from here.
  *
- * Concurrency: calls are serialised through one promise chain (block refills and transactional-id
- * read-modify-write must not interleave).
+ * Concurrency: calls are serialised through one promise chain (block refills must not interleave).
  */
 import type { MetadataStore } from '../metadata/metadata-store.js';
 
 const BLOCK_SIZE = 1000;
-const MAX_EPOCH = 32767;
 
 export interface ProducerIdAndEpoch {
   producerId: number;
@@ -42,27 +38,8 @@ export class ProducerIdManager {
     return this.next++;
   }
 
-  /** A fresh producer id at epoch 0 (idempotent producers without a transactional id). */
+  /** A fresh producer id at epoch 0 (idempotent producers, and new or rotated transactional ids). */
   newProducerId(): Promise<ProducerIdAndEpoch> {
     return this.serial(async () => ({ producerId: await this.allocate(), producerEpoch: 0 }));
-  }
-
-  /** The id for a transactional id, with its epoch bumped (fencing any older instance). */
-  initTransactional(transactionalId: string): Promise<ProducerIdAndEpoch> {
-    return this.serial(async () => {
-      const key = `transactional-id/${transactionalId}`;
-      const stored = await this.metadata.getMeta(key);
-      let state: ProducerIdAndEpoch;
-      if (stored === null) state = { producerId: await this.allocate(), producerEpoch: 0 };
-      else {
-        const prev = JSON.parse(stored) as ProducerIdAndEpoch;
-        state =
-          prev.producerEpoch >= MAX_EPOCH - 1
-            ? { producerId: await this.allocate(), producerEpoch: 0 }
-            : { producerId: prev.producerId, producerEpoch: prev.producerEpoch + 1 };
-      }
-      await this.metadata.setMeta(key, JSON.stringify(state));
-      return state;
-    });
   }
 }

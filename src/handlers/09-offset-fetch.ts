@@ -1,9 +1,12 @@
 // OffsetFetch (key 9), serves 0-9. v0-7 ask for one group, v8+ for many. A null topic list (v2+)
 // means every partition the group has committed. Partitions without a commit answer offset -1.
-// requireStable (v7+) needs no waiting: there are no pending transactional commits.
+// requireStable (v7+): a partition with offsets still pending in an open transaction
+// (TxnOffsetCommit not yet committed or aborted) answers UNSTABLE_OFFSET_COMMIT and offset -1, as
+// Kafka does; the client retries until the transaction ends.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetFetch } from '../../protocol/messages/index.js';
 import type { GroupCoordinator } from '../coordinators/groups/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinators/transactions/transaction-coordinator.js';
 import { defineHandler } from './handler.js';
 
 interface TopicRequest {
@@ -11,7 +14,13 @@ interface TopicRequest {
   partitionIndexes: number[];
 }
 
-async function fetchGroup(groups: GroupCoordinator, groupId: string, topics: TopicRequest[] | null) {
+async function fetchGroup(
+  groups: GroupCoordinator,
+  groupId: string,
+  topics: TopicRequest[] | null,
+  /** requireStable: the transaction coordinator to ask about pending offsets; null otherwise. */
+  stable: TransactionCoordinator | null,
+) {
   const committed = await groups.fetchOffsets(groupId);
   const byTopic = new Map<
     string,
@@ -29,6 +38,16 @@ async function fetchGroup(groups: GroupCoordinator, groupId: string, topics: Top
     if (list === undefined) {
       list = [];
       byTopic.set(topic, list);
+    }
+    if (stable?.hasPendingOffsets(groupId, topic, partition) === true) {
+      list.push({
+        partitionIndex: partition,
+        committedOffset: -1n,
+        committedLeaderEpoch: -1,
+        metadata: '',
+        errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+      });
+      return;
     }
     list.push({
       partitionIndex: partition,
@@ -54,16 +73,17 @@ export const offsetFetchHandler = defineHandler(
   { min: 0, max: 9 },
   {
     async handle(ctx, req) {
-      const { groups } = ctx.broker;
+      const { groups, transactions } = ctx.broker;
+      const stable = ctx.header.apiVersion >= 7 && req.requireStable ? transactions : null;
       if (ctx.header.apiVersion < 8) {
-        const topics = await fetchGroup(groups, req.groupId, req.topics);
+        const topics = await fetchGroup(groups, req.groupId, req.topics, stable);
         return { throttleTimeMs: 0, topics, errorCode: ErrorCode.NONE };
       }
       const out = [];
       for (const g of req.groups) {
         out.push({
           groupId: g.groupId,
-          topics: await fetchGroup(groups, g.groupId, g.topics),
+          topics: await fetchGroup(groups, g.groupId, g.topics, stable),
           errorCode: ErrorCode.NONE,
         });
       }

@@ -121,6 +121,15 @@ export class MemoryMetadataStore implements MetadataStore {
     this.#meta.set(key, value);
   }
 
+  async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {
+    this.#assertOpen();
+    if (typeof prefix !== 'string') throw invalid('meta key prefix must be a string');
+    return [...this.#meta]
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => ({ key, value }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   // Topics -------------------------------------------------------------------------------------
 
   async createTopic(topic: NewTopic): Promise<TopicRecord> {

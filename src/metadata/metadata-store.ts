@@ -190,6 +190,8 @@ export interface MetadataStore {
   getOrCreateClusterId(): Promise<string>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Every meta entry whose key starts with `prefix` (may be empty: all), by key. */
+  listMeta(prefix: string): Promise<{ key: string; value: string }[]>;
 
   // Topics
   /** TOPIC_ALREADY_EXISTS (name) / TOPIC_ID_ALREADY_EXISTS (topicId) when taken. */

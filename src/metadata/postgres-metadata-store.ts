@@ -183,6 +183,15 @@ export class PostgresMetadataStore implements MetadataStore {
     await this.#query(SQL.upsertMeta, [key, value]);
   }
 
+  async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {
+    if (typeof prefix !== 'string') throw invalid('meta key prefix must be a string');
+    const rows = await this.#query<{ key: string; value: string }>(SQL.selectMetaByPrefix, [prefix]);
+    // Sorted here, by code unit, so every store agrees whatever the database's collation.
+    return rows
+      .map((r) => ({ key: r.key, value: r.value }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   // Topics -------------------------------------------------------------------------------------
 
   async createTopic(topic: NewTopic): Promise<TopicRecord> {

@@ -158,6 +158,17 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {
+    if (typeof prefix !== 'string') throw invalid('meta key prefix must be a string');
+    const rows = this.#read(
+      () => this.#sql.selectMetaByPrefix.all({ prefix }) as { key: string; value: string }[],
+    );
+    // Sorted by UTF-16 code unit (SQLite sorts UTF-8 bytes), so every store agrees on the order.
+    return rows
+      .map((r) => ({ key: r.key, value: r.value }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   // Topics -------------------------------------------------------------------------------------
 
   async createTopic(topic: NewTopic): Promise<TopicRecord> {

@@ -42,6 +42,8 @@ export const SQL = {
     'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   /** Waits for a concurrent insert of the same key, then the SELECT sees the winner (READ COMMITTED). */
   insertMetaIfAbsent: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+  /** A prefix test with substr, not LIKE: keys may contain % and _. Sorted by the caller (collation). */
+  selectMetaByPrefix: 'SELECT key, value FROM meta WHERE substr(key, 1, length($1)) = $1',
 
   // topics
   insertTopic: 'INSERT INTO topics (name, topic_id, partition_count, created_at_ms) VALUES ($1, $2, $3, $4)',

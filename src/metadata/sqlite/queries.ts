@@ -11,6 +11,9 @@ export const SQL = {
   upsertMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   insertMetaIfAbsent: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+  /** A prefix test with substr, not LIKE: keys may contain % and _. */
+  selectMetaByPrefix:
+    'SELECT key, value FROM meta WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key',
 
   // topics
   insertTopic: 'INSERT INTO topics (name, topic_id, partition_count, created_at_ms) VALUES (?, ?, ?, ?)',

@@ -507,6 +507,12 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
   { key: 'group.max.session.timeout.ms', good: [['300000', 300000]], bad: [['3000000000', 'out of range']] },
   { key: 'offsets.retention.minutes', good: [['1440', 1440]], bad: [['0', 'out of range']] },
   { key: 'producer.id.expiration.ms', good: [['60000', 60000]], bad: [['0', 'out of range']] },
+  { key: 'transaction.max.timeout.ms', good: [['60000', 60000]], bad: [['0', 'out of range']] },
+  {
+    key: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    good: [['1000', 1000]],
+    bad: [['0', 'out of range']],
+  },
   {
     key: 'log.level',
     good: [

@@ -126,6 +126,34 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
     await t.rejects(store.setMeta('', 'x'), { code: 'INVALID_ARGUMENT' });
   });
 
+  withStore('listMeta: entries under a prefix, by key', async (t, store) => {
+    t.same(await store.listMeta('transactional-id/'), [], 'nothing yet');
+    await store.setMeta('transactional-id/b', '2');
+    await store.setMeta('transactional-id/a', '1');
+    await store.setMeta('transactional-id/a%_', '3');
+    await store.setMeta('transactional-idX', 'not under the prefix');
+    await store.setMeta('other', 'o');
+    t.same(await store.listMeta('transactional-id/'), [
+      { key: 'transactional-id/a', value: '1' },
+      { key: 'transactional-id/a%_', value: '3' },
+      { key: 'transactional-id/b', value: '2' },
+    ]);
+    t.same(
+      await store.listMeta('transactional-id/a%'),
+      [{ key: 'transactional-id/a%_', value: '3' }],
+      '% is literal',
+    );
+    t.same(await store.listMeta('transactional-id/_'), [], '_ is literal');
+    await store.setMeta('transactional-id/a', '1b');
+    t.same(
+      (await store.listMeta('transactional-id/a'))[0],
+      { key: 'transactional-id/a', value: '1b' },
+      'latest value',
+    );
+    const all = await store.listMeta('');
+    t.ok(all.length >= 5, 'empty prefix lists everything');
+  });
+
   // Topics -------------------------------------------------------------------------------------
 
   withStore('createTopic, getTopic, getTopicById, listTopics', async (t, store, clock) => {
@@ -885,6 +913,7 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
       ['getOrCreateClusterId', () => store.getOrCreateClusterId()],
       ['getMeta', () => store.getMeta('k')],
       ['setMeta', () => store.setMeta('k', 'v')],
+      ['listMeta', () => store.listMeta('k')],
       ['createTopic', () => store.createTopic(newTopic('x', TOPIC_B, 1))],
       ['deleteTopic', () => store.deleteTopic('orders')],
       ['listTopics', () => store.listTopics()],
