@@ -9,8 +9,9 @@
  * | CompleteAbort (markers durable, pending offsets applied or dropped). InitProducerId bumps the
  * epoch (fencing older instances), aborting an Ongoing transaction first.
  *
- * Every change is persisted before the request is answered; the in-memory copy is only replaced
- * after the write succeeded. Operations on one transactional id are serialised (one promise chain
+ * Every change is persisted before the request is answered (one exception: CompleteX is written
+ * behind EndTxn's answer, since PrepareX already makes the outcome durable); the in-memory copy is
+ * otherwise only replaced after the write succeeded. Operations on one transactional id are serialised (one promise chain
  * per id), so EndTxn, InitProducerId and the timeout sweep never interleave.
  *
  * Markers are written synchronously (the request waits for them), unlike Kafka which answers EndTxn
@@ -102,6 +103,11 @@ export class TransactionCoordinator {
   /** Current and previous producer ids → transactional id. */
   private readonly byProducerId = new Map<number, string>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * CompleteX records still being written (see complete()): per id, so the next save of the same
+   * id lands after it and a late Complete can never overwrite a newer state.
+   */
+  private readonly completing = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private closed = false;
@@ -152,6 +158,7 @@ export class TransactionCoordinator {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.sweeping;
+    await Promise.all(this.completing.values());
   }
 
   /** Abort transactions past their timeout; retry completing stuck PrepareX ones. */
@@ -548,14 +555,33 @@ export class TransactionCoordinator {
         }
         for (const [groupId, entries] of byGroup) await this.groups.commitOffsets(groupId, entries);
       }
-      return await this.save({
+      // The outcome is durable (PrepareX) and applied (markers, offsets): answer now and write
+      // CompleteX behind the answer. Should that write be lost, recovery finds PrepareX and writes
+      // the markers again (harmless) and re-applies the offsets (idempotent). The next save of
+      // this id waits for it (save()), so it never lands over a newer state.
+      const done: TxnRecord = {
         ...rec,
         state: commit ? 'CompleteCommit' : 'CompleteAbort',
         partitions: [],
         groups: [],
         pendingOffsets: [],
         updatedAtMs: this.now(),
+      };
+      this.remember(done);
+      const id = rec.transactionalId;
+      const write = this.metadata.setMeta(txnKey(id), encodeTxn(done)).then(
+        () => undefined,
+        (err: unknown) =>
+          this.logger.warn(
+            { transactionalId: id, err },
+            'recording a completed transaction failed; recovery will complete it again',
+          ),
+      );
+      this.completing.set(id, write);
+      void write.then(() => {
+        if (this.completing.get(id) === write) this.completing.delete(id);
       });
+      return done;
     } catch (err) {
       this.logger.warn(
         { transactionalId: rec.transactionalId, err },
@@ -566,6 +592,8 @@ export class TransactionCoordinator {
   }
 
   private async save(rec: TxnRecord): Promise<TxnRecord> {
+    const completing = this.completing.get(rec.transactionalId);
+    if (completing !== undefined) await completing;
     await this.metadata.setMeta(txnKey(rec.transactionalId), encodeTxn(rec));
     this.remember(rec);
     return rec;
