@@ -494,7 +494,6 @@ t.test('10x burst against a slow store: backpressure, bounded memory, nothing lo
     offeredMiBps >= 10 * sustainableMiBps,
     `the burst is at least 10x the sustainable rate (${(offeredMiBps / sustainableMiBps).toFixed(1)}x)`,
   );
-  t.ok(slowRequests <= Math.ceil(10_000 / SLOW_MS) + 2, 'the slow store took requests one at a time');
   t.ok(timedOut > 0 || ledger.maxSendMs > 1000, 'backpressure engaged (sends waited or timed out)');
   t.ok(broker.alive(), 'no crash');
   proxy.heal();
