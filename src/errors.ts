@@ -10,6 +10,10 @@ export const BROKER_ERROR_CODES = {
   SH_WAL_OPEN_FAILED: 'The write-ahead log could not be opened or recovered.',
   SH_RECOVERY_FAILED: 'The log could not be loaded at start (topics, object index, or WAL replay).',
   SH_DATA_DIR_UNUSABLE: 'The data directory cannot be created or written.',
+  SH_TLS_CONFIG_INVALID:
+    'The TLS certificate, key or CA file cannot be read, does not parse, or the key does not match the certificate.',
+  SH_SASL_CONFIG_INVALID: 'The SASL users file cannot be read or has a malformed line.',
+  SH_SASL_NO_USERS: 'A SASL listener started with no users file and no SCRAM credentials: nobody can log in.',
 } as const;
 
 export type BrokerErrorCode = keyof typeof BROKER_ERROR_CODES;

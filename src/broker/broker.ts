@@ -23,8 +23,12 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
 import { type AdminServer, startAdminServer } from '../metrics/admin-server.js';
 import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import { authMetrics } from '../security/auth-metrics.js';
+import { CredentialStore } from '../security/credentials.js';
+import type { SaslConfig } from '../security/sasl-session.js';
+import { buildTlsOptions, usesSasl, usesTls } from '../security/tls.js';
 import { Dispatcher } from '../server/dispatcher.js';
-import { KafkaListener } from '../server/server.js';
+import { KafkaListener, type ListenerSecurity } from '../server/server.js';
 import type { ObjectStore } from '../tiering/object-store.js';
 import { openObjectStore } from '../tiering/open-object-store.js';
 import { S3ObjectStore } from '../tiering/s3-object-store.js';
@@ -61,6 +65,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   };
 
   try {
+    // Before anything is opened: a bad certificate or key stops the start with nothing to undo.
+    const tlsOptions = usesTls(config) ? buildTlsOptions(config) : null;
     let lock: DataDirLock | null = null;
     let dataDir: string | null = null;
     if (config.dataDir !== null) {
@@ -116,6 +122,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           bytesUploaded: 0,
           uploadFailures: 0,
           walBytes: 0,
+          compactionPasses: 0,
+          compactionBytesBefore: 0,
+          compactionBytesAfter: 0,
+          compactionFailures: 0,
         },
       wal: () => wal?.stats ?? null,
       objectStore: () => (objects instanceof S3ObjectStore ? objects.stats : null),
@@ -155,6 +165,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           retentionCheckIntervalMs: config.retentionCheckIntervalMs,
           producerIdExpirationMs: config.producerIdExpirationMs,
           topicDefaults: () => topicConfigDefaults(config),
+          compaction: {
+            enabled: config.logCleanerEnable,
+            backoffMs: config.logCleanerBackoffMs,
+            dedupeBufferBytes: config.logCleanerDedupeBufferSize,
+          },
         },
         logger,
         metrics,
@@ -203,6 +218,24 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       });
     }
 
+    const credentials = await CredentialStore.open(metadata, config.saslUsersFile);
+    let sasl: SaslConfig | null = null;
+    if (usesSasl(config)) {
+      sasl = {
+        mechanisms: config.saslEnabledMechanisms,
+        credentials,
+        failureDelayMs: config.saslFailureDelayMs,
+        logger,
+        observer: authMetrics(metrics.registry),
+      };
+      if (!(await credentials.hasAnyUser()))
+        logger.warn(
+          { code: 'SH_SASL_NO_USERS', securityProtocol: config.securityProtocol },
+          'SH_SASL_NO_USERS: SASL is required but there is no sasl.users.file and no SCRAM credential: every login will fail (see runbooks/broker-errors.md#sh_sasl_no_users)',
+        );
+    }
+    const security: ListenerSecurity = { tls: tlsOptions, sasl };
+
     let advertised: HostPort = config.advertised ?? config.listen;
     let dispatcher: Dispatcher | null = null;
     const context: BrokerContext = {
@@ -218,6 +251,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       producerIds,
       groups,
       transactions,
+      credentials,
       apiVersions: (): ApiVersionRange[] => dispatcher?.apiVersionsList() ?? [],
     };
     dispatcher = new Dispatcher(HANDLERS, context, logger, metrics);
@@ -237,6 +271,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           bytesOutClosed += c.bytesOut;
         },
       },
+      security,
     );
     let bound: { host: string; port: number };
     try {
@@ -272,6 +307,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     logger.info(
       {
         listen: `${bound.host}:${bound.port}`,
+        securityProtocol: config.securityProtocol,
+        ...(sasl !== null ? { saslMechanisms: sasl.mechanisms } : {}),
         advertised: `${advertised.host}:${advertised.port}`,
         admin: admin ? `${admin.host}:${admin.port}` : null,
         clusterId,

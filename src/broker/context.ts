@@ -9,6 +9,7 @@ import type { ProducerIdManager } from '../coordinators/producer-ids.js';
 import type { TransactionCoordinator } from '../coordinators/transactions/transaction-coordinator.js';
 import type { LogStore } from '../log/log-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { CredentialStore } from '../security/credentials.js';
 
 export interface ApiVersionRange {
   apiKey: number;
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly groups: GroupCoordinator;
   /** Transactional ids: epochs, transaction state, markers (InitProducerId with one, *Txn APIs). */
   readonly transactions: TransactionCoordinator;
+  /** SASL users and SCRAM credentials (users file + metadata store). */
+  readonly credentials: CredentialStore;
   /** The advertised API ranges, derived from the handler registry. */
   apiVersions(): ApiVersionRange[];
 }

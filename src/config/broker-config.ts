@@ -11,6 +11,19 @@ export interface HostPort {
   port: number;
 }
 
+/** How clients talk to the Kafka listener (Kafka's security.protocol). */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = [
+  'PLAINTEXT',
+  'SSL',
+  'SASL_PLAINTEXT',
+  'SASL_SSL',
+];
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+export const SASL_MECHANISMS: readonly SaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+/** Whether TLS clients must (required), may (requested) or need not (none) present a certificate. */
+export type SslClientAuth = 'none' | 'requested' | 'required';
+
 export interface BrokerConfig {
   /** This broker's node id in Metadata responses. */
   nodeId: number;
@@ -59,6 +72,12 @@ export interface BrokerConfig {
   /** Local disk (<dataDir>/cache) for cached object ranges, under the memory tier; 0 disables. */
   objectDiskCacheBytes: number;
   retentionCheckIntervalMs: number;
+  /** Log compaction of cleanup.policy=compact topics (log.cleaner.enable). */
+  logCleanerEnable: boolean;
+  /** Pause between compaction passes when no partition needs cleaning. */
+  logCleanerBackoffMs: number;
+  /** Largest key map one compaction pass builds (a pass stops at an index entry boundary past it). */
+  logCleanerDedupeBufferSize: number;
   /** Grace period for in-flight requests on shutdown. */
   shutdownGraceMs: number;
   /** Consumer groups: wait this long for more members before the first rebalance of an empty group. */
@@ -74,6 +93,22 @@ export interface BrokerConfig {
   /** How often the transaction coordinator looks for timed-out transactions to abort. */
   transactionAbortCheckIntervalMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Security of the Kafka listener: TLS and/or SASL (docs/security.md). */
+  securityProtocol: SecurityProtocol;
+  /** PEM server certificate (chain) and private key; required for SSL and SASL_SSL. */
+  sslCertificateLocation: string | null;
+  sslKeyLocation: string | null;
+  /** Passphrase of an encrypted private key. */
+  sslKeyPassword: string | null;
+  /** PEM CA bundle client certificates are verified against (ssl.client.auth). */
+  sslCaLocation: string | null;
+  sslClientAuth: SslClientAuth;
+  /** Mechanisms SaslHandshake accepts, in the order they are advertised. */
+  saslEnabledMechanisms: readonly SaslMechanism[];
+  /** `user:password` lines: PLAIN users, and SCRAM credentials derived at start. */
+  saslUsersFile: string | null;
+  /** Delay before answering a failed authentication (slows password guessing). */
+  saslFailureDelayMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -108,6 +143,9 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   objectCacheBytes: 256 * MiB,
   objectDiskCacheBytes: 1024 * MiB,
   retentionCheckIntervalMs: 30_000,
+  logCleanerEnable: true,
+  logCleanerBackoffMs: 15_000,
+  logCleanerDedupeBufferSize: 128 * MiB,
   shutdownGraceMs: 5_000,
   groupInitialRebalanceDelayMs: 3_000,
   groupMinSessionTimeoutMs: 6_000,
@@ -117,4 +155,13 @@ export const DEFAULT_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   transactionMaxTimeoutMs: 900_000,
   transactionAbortCheckIntervalMs: 10_000,
   logLevel: 'info',
+  securityProtocol: 'PLAINTEXT',
+  sslCertificateLocation: null,
+  sslKeyLocation: null,
+  sslKeyPassword: null,
+  sslCaLocation: null,
+  sslClientAuth: 'none',
+  saslEnabledMechanisms: SASL_MECHANISMS,
+  saslUsersFile: null,
+  saslFailureDelayMs: 100,
 });

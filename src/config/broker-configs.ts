@@ -33,7 +33,8 @@ interface BrokerConfigDef {
   readonly value: (config: BrokerConfig, advertised: HostPort | null) => string | null;
 }
 
-const listener = (hp: HostPort | null) => (hp === null ? null : `PLAINTEXT://${hp.host}:${hp.port}`);
+const listenerOf = (c: BrokerConfig, hp: HostPort | null) =>
+  hp === null ? null : `${c.securityProtocol}://${hp.host}:${hp.port}`;
 const hostPort = (hp: HostPort | null) => (hp === null ? null : `${hp.host}:${hp.port}`);
 
 const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
@@ -56,14 +57,14 @@ const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
     name: 'listeners',
     type: 'list',
     doc: 'Address the Kafka listener binds (port 0 = any free port).',
-    value: (c) => listener(c.listen),
+    value: (c) => listenerOf(c, c.listen),
   },
   {
     field: 'advertised',
     name: 'advertised.listeners',
     type: 'list',
     doc: 'Address clients are told to connect to; defaults to the bound listener.',
-    value: (c, advertised) => listener(c.advertised ?? advertised),
+    value: (c, advertised) => listenerOf(c, c.advertised ?? advertised),
   },
   {
     field: 'autoCreateTopicsEnable',
@@ -106,6 +107,27 @@ const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
     type: 'long',
     doc: 'How often retention runs.',
     value: (c) => String(c.retentionCheckIntervalMs),
+  },
+  {
+    field: 'logCleanerEnable',
+    name: 'log.cleaner.enable',
+    type: 'boolean',
+    doc: 'Compact topics with cleanup.policy=compact.',
+    value: (c) => String(c.logCleanerEnable),
+  },
+  {
+    field: 'logCleanerBackoffMs',
+    name: 'log.cleaner.backoff.ms',
+    type: 'long',
+    doc: 'Pause between compaction passes when no partition needs cleaning.',
+    value: (c) => String(c.logCleanerBackoffMs),
+  },
+  {
+    field: 'logCleanerDedupeBufferSize',
+    name: 'log.cleaner.dedupe.buffer.size',
+    type: 'long',
+    doc: 'Largest key map one compaction pass builds.',
+    value: (c) => String(c.logCleanerDedupeBufferSize),
   },
   {
     field: 'logSegmentBytes',
@@ -304,6 +326,77 @@ const BROKER_CONFIGS: readonly BrokerConfigDef[] = [
     type: 'int',
     doc: 'How often timed-out transactions are looked for and aborted.',
     value: (c) => String(c.transactionAbortCheckIntervalMs),
+  },
+  {
+    field: 'securityProtocol',
+    name: 'security.inter.broker.protocol',
+    type: 'string',
+    doc: 'Security protocol of the (one) listener: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.',
+    value: (c) => c.securityProtocol,
+  },
+  {
+    field: 'securityProtocol',
+    name: 'listener.security.protocol.map',
+    type: 'list',
+    doc: 'The one listener and its security protocol.',
+    value: (c) => `${c.securityProtocol}:${c.securityProtocol}`,
+  },
+  {
+    field: 'sslCertificateLocation',
+    name: 'streamhouse.ssl.certificate.location',
+    type: 'string',
+    doc: 'PEM server certificate of SSL and SASL_SSL listeners.',
+    value: (c) => c.sslCertificateLocation,
+  },
+  {
+    field: 'sslKeyLocation',
+    name: 'streamhouse.ssl.key.location',
+    type: 'string',
+    doc: 'PEM private key of SSL and SASL_SSL listeners.',
+    value: (c) => c.sslKeyLocation,
+  },
+  {
+    field: 'sslKeyPassword',
+    name: 'ssl.key.password',
+    type: 'password',
+    sensitive: true,
+    doc: 'Passphrase of the private key.',
+    value: (c) => c.sslKeyPassword,
+  },
+  {
+    field: 'sslCaLocation',
+    name: 'streamhouse.ssl.ca.location',
+    type: 'string',
+    doc: 'PEM CA bundle client certificates are verified against.',
+    value: (c) => c.sslCaLocation,
+  },
+  {
+    field: 'sslClientAuth',
+    name: 'ssl.client.auth',
+    type: 'string',
+    doc: 'Client certificates: none, requested or required.',
+    value: (c) => c.sslClientAuth,
+  },
+  {
+    field: 'saslEnabledMechanisms',
+    name: 'sasl.enabled.mechanisms',
+    type: 'list',
+    doc: 'SASL mechanisms offered on SASL listeners.',
+    value: (c) => c.saslEnabledMechanisms.join(','),
+  },
+  {
+    field: 'saslUsersFile',
+    name: 'streamhouse.sasl.users.file',
+    type: 'string',
+    doc: 'File of user:password lines for PLAIN (and derived SCRAM credentials).',
+    value: (c) => c.saslUsersFile,
+  },
+  {
+    field: 'saslFailureDelayMs',
+    name: 'connection.failed.authentication.delay.ms',
+    type: 'int',
+    doc: 'Delay before answering a failed authentication.',
+    value: (c) => String(c.saslFailureDelayMs),
   },
   {
     field: 'logLevel',

@@ -22,7 +22,14 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { extname, resolve } from 'node:path';
 import { StreamhouseError } from '../errors.js';
-import { type BrokerConfig, DEFAULT_CONFIG, type HostPort } from './broker-config.js';
+import {
+  type BrokerConfig,
+  DEFAULT_CONFIG,
+  type HostPort,
+  SASL_MECHANISMS,
+  type SaslMechanism,
+  SECURITY_PROTOCOLS,
+} from './broker-config.js';
 
 /** A value as written: strings from properties files, env and flags; any JSON scalar from JSON files. */
 export type RawValue = string | number | boolean | null;
@@ -186,7 +193,7 @@ export function formatHostPort(hp: HostPort): string {
 function parseHostPort(s: string, minPort: number): HostPort {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s)) {
     throw new BadValue(
-      `drop the ${s.slice(0, s.indexOf('://') + 3)} prefix (StreamHouse has one plaintext listener)`,
+      `drop the ${s.slice(0, s.indexOf('://') + 3)} prefix (StreamHouse has one listener; set its security with security.protocol)`,
     );
   }
   let host: string;
@@ -298,15 +305,60 @@ const objectStoreParser = storeUrl({
 });
 
 const cleanupPolicyParser: Parser<string> = {
-  expected: 'delete',
+  expected: 'delete, compact or compact,delete',
   parse(raw) {
     const s = text(raw).toLowerCase();
-    if (s === 'delete') return 'delete';
-    if (s.split(',').some((p) => p.trim() === 'compact'))
-      throw new BadValue('log compaction is not supported yet');
+    const parts = [...new Set(s.split(',').map((p) => p.trim()))].sort();
+    if (parts.length > 0 && parts.every((p) => p === 'compact' || p === 'delete')) return parts.join(',');
     throw new BadValue();
   },
   format: (v) => v,
+};
+
+/** A file path, or empty for unset. */
+function optionalPath(example: string): Parser<string | null> {
+  return {
+    expected: `a file path, e.g. ${example}, or empty for none`,
+    parse(raw) {
+      if (raw === null) return null;
+      const s = text(raw);
+      return s === '' ? null : s;
+    },
+    format: (v) => v ?? '',
+  };
+}
+
+/** A secret: any text, never echoed (parsing cannot fail, so no error message shows it). */
+const secretParser: Parser<string | null> = {
+  expected: 'the private key passphrase, or empty for an unencrypted key',
+  parse(raw) {
+    if (raw === null) return null;
+    if (typeof raw !== 'string') return String(raw);
+    return raw === '' ? null : raw;
+  },
+  format: (v) => (v === null ? '' : '***'),
+};
+
+const mechanismsParser: Parser<readonly SaslMechanism[]> = {
+  expected: `a comma-separated list of ${SASL_MECHANISMS.join(', ')}, e.g. SCRAM-SHA-512,PLAIN`,
+  parse(raw) {
+    const parts = text(raw)
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+    if (parts.length === 0) throw new BadValue('the list is empty');
+    const out: SaslMechanism[] = [];
+    for (const p of parts) {
+      const found = SASL_MECHANISMS.find((m) => m === p.toUpperCase());
+      if (found === undefined) {
+        const later = ['GSSAPI', 'OAUTHBEARER'].includes(p.toUpperCase());
+        throw new BadValue(later ? `${p} is not supported` : `unknown mechanism ${p}`);
+      }
+      if (!out.includes(found)) out.push(found);
+    }
+    return out;
+  },
+  format: (v) => v.join(','),
 };
 
 const bytes = (min: number, example: number, max = Number.MAX_SAFE_INTEGER, note?: string) =>
@@ -485,6 +537,19 @@ const KEY_LIST = [
     millis(1, 30000),
     'How often retention runs.',
   ),
+  defineKey('logCleanerEnable', 'log.cleaner.enable', bool, 'Compact topics with cleanup.policy=compact.'),
+  defineKey(
+    'logCleanerBackoffMs',
+    'log.cleaner.backoff.ms',
+    millis(1, 15000),
+    'Pause between compaction passes when no partition needs cleaning.',
+  ),
+  defineKey(
+    'logCleanerDedupeBufferSize',
+    'log.cleaner.dedupe.buffer.size',
+    bytes(1024, 134217728),
+    'Largest key map one compaction pass builds.',
+  ),
   defineKey(
     'shutdownGraceMs',
     'shutdown.grace.ms',
@@ -542,6 +607,57 @@ const KEY_LIST = [
       flag: '--log-level',
     },
   ),
+  defineKey(
+    'securityProtocol',
+    'security.protocol',
+    oneOf(SECURITY_PROTOCOLS),
+    'Security of the Kafka listener: plaintext, TLS, SASL, or SASL over TLS (docs/security.md).',
+  ),
+  defineKey(
+    'sslCertificateLocation',
+    'ssl.certificate.location',
+    optionalPath('/etc/streamhouse/server.pem'),
+    'PEM server certificate (with intermediates); required for SSL and SASL_SSL.',
+  ),
+  defineKey(
+    'sslKeyLocation',
+    'ssl.key.location',
+    optionalPath('/etc/streamhouse/server.key'),
+    'PEM private key of the server certificate; required for SSL and SASL_SSL.',
+  ),
+  defineKey('sslKeyPassword', 'ssl.key.password', secretParser, 'Passphrase of an encrypted private key.', {
+    redact: true,
+  }),
+  defineKey(
+    'sslCaLocation',
+    'ssl.ca.location',
+    optionalPath('/etc/streamhouse/ca.pem'),
+    'PEM CA bundle client certificates are verified against (with ssl.client.auth).',
+  ),
+  defineKey(
+    'sslClientAuth',
+    'ssl.client.auth',
+    oneOf(['none', 'requested', 'required'] as const),
+    'Client certificates (mTLS): none, requested (verified when sent) or required.',
+  ),
+  defineKey(
+    'saslEnabledMechanisms',
+    'sasl.enabled.mechanisms',
+    mechanismsParser,
+    'SASL mechanisms offered on SASL_PLAINTEXT and SASL_SSL listeners.',
+  ),
+  defineKey(
+    'saslUsersFile',
+    'sasl.users.file',
+    optionalPath('/etc/streamhouse/users.txt'),
+    'File of user:password lines for PLAIN (SCRAM credentials are derived from it at start).',
+  ),
+  defineKey(
+    'saslFailureDelayMs',
+    'connection.failed.authentication.delay.ms',
+    millis(0, 100, 10000),
+    'Delay before answering a failed authentication (slows down password guessing).',
+  ),
 ];
 
 /** The build fails, naming the field, when a BrokerConfig field has no entry in KEY_LIST. */
@@ -577,6 +693,10 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
   'streamhouse.admin.listener': 'admin',
   'streamhouse.metadata.url': 'metadata',
   'streamhouse.object.store.url': 'object.store',
+  'listener.security.protocol.map': 'security.protocol (one listener)',
+  'ssl.keystore.location': 'ssl.certificate.location and ssl.key.location (PEM files)',
+  'ssl.truststore.location': 'ssl.ca.location (a PEM file)',
+  'sasl.mechanism.inter.broker.protocol': 'sasl.enabled.mechanisms (there is no inter-broker traffic)',
 };
 
 export function configKey(key: string): ConfigKey | undefined {
@@ -710,6 +830,22 @@ function crossCheck(
   if (config.groupMinSessionTimeoutMs > config.groupMaxSessionTimeoutMs) {
     problems.push(
       `group.min.session.timeout.ms=${config.groupMinSessionTimeoutMs} (from ${describeOrigin(origins.groupMinSessionTimeoutMs)}) is above group.max.session.timeout.ms=${config.groupMaxSessionTimeoutMs} (from ${describeOrigin(origins.groupMaxSessionTimeoutMs)}); expected min <= max`,
+    );
+  }
+  const tls = config.securityProtocol === 'SSL' || config.securityProtocol === 'SASL_SSL';
+  if (tls) {
+    const missing = [
+      config.sslCertificateLocation === null ? 'ssl.certificate.location' : null,
+      config.sslKeyLocation === null ? 'ssl.key.location' : null,
+    ].filter((x) => x !== null);
+    if (missing.length > 0)
+      problems.push(
+        `security.protocol=${config.securityProtocol} (from ${describeOrigin(origins.securityProtocol)}) needs ${missing.join(' and ')}; expected PEM files, e.g. ssl.certificate.location=/etc/streamhouse/server.pem and ssl.key.location=/etc/streamhouse/server.key`,
+      );
+  }
+  if (config.sslClientAuth !== 'none' && config.sslCaLocation === null) {
+    problems.push(
+      `ssl.client.auth=${config.sslClientAuth} (from ${describeOrigin(origins.sslClientAuth)}) needs ssl.ca.location; expected the PEM CA bundle client certificates are signed by, e.g. ssl.ca.location=/etc/streamhouse/ca.pem`,
     );
   }
   const { admin, listen } = config;

@@ -227,8 +227,8 @@ const DEFINITIONS: readonly TopicConfigDef[] = [
     'log.cleanup.policy',
     true,
     listOf(['delete', 'compact'], { nonEmpty: true }),
-    'How old data goes away: "delete" drops it by retention.ms/retention.bytes; "compact" (alone) ' +
-      'disables time and size retention. Compaction itself is not implemented yet: compacted topics keep every record.',
+    'How old data goes away: "delete" drops it by retention.ms/retention.bytes; "compact" keeps the last ' +
+      'record of each key (the log cleaner rewrites uploaded, stable data) and, alone, disables time and size retention.',
   ),
   def(
     'compression.type',
@@ -271,9 +271,9 @@ const DEFINITIONS: readonly TopicConfigDef[] = [
     'long',
     '86400000',
     'log.cleaner.delete.retention.ms',
-    false,
+    true,
     long(0n),
-    `How long tombstones survive compaction. ${STORED}`,
+    'How long tombstones (null values) of compacted topics survive: compaction drops one once its batch max timestamp is older.',
   ),
   def(
     'file.delete.delay.ms',
@@ -424,18 +424,18 @@ const DEFINITIONS: readonly TopicConfigDef[] = [
     'double',
     '0.5',
     'log.cleaner.min.cleanable.ratio',
-    false,
+    true,
     double(0, 1),
-    `Dirty share of the log that triggers compaction. ${STORED}`,
+    'Share of the cleanable log not yet compacted (by bytes) that makes the cleaner compact a partition.',
   ),
   def(
     'min.compaction.lag.ms',
     'long',
     '0',
     'log.cleaner.min.compaction.lag.ms',
-    false,
+    true,
     long(0n),
-    `Shortest time a record stays uncompacted. ${STORED}`,
+    'Shortest time a record stays uncompacted (compaction takes index entries whose newest batch is older).',
   ),
   def(
     'min.insync.replicas',

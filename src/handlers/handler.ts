@@ -10,6 +10,7 @@
 import type { RequestHeader } from '../../protocol/headers.js';
 import type { ApiDefinition, RequestOf, ResponseInput } from '../../protocol/schema/schema.js';
 import type { BrokerContext } from '../broker/context.js';
+import type { SaslSession } from '../security/sasl-session.js';
 
 /** Returned by a handler to send no response at all (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('NO_RESPONSE');
@@ -19,6 +20,15 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** Mutable per-connection state handlers may keep (SASL state, fetch sessions, ...). */
   readonly state: Map<string, unknown>;
+  /** The SASL exchange on SASL_PLAINTEXT / SASL_SSL listeners; null on PLAINTEXT and SSL. */
+  readonly sasl: SaslSession | null;
+  /**
+   * Who the client is, for logs and (later) ACLs: `User:<name>` after SASL, `User:<certificate
+   * subject>` for a verified client certificate on an SSL listener, else `User:ANONYMOUS`.
+   */
+  readonly principal: string;
+  /** Close the connection once the responses to requests already received are written. */
+  closeAfterResponses(reason: string): void;
 }
 
 export interface RequestContext {

@@ -39,11 +39,18 @@ import {
 } from '../../protocol/records/batch.js';
 import { detectMagic, legacyMessageSetVerdict } from '../../protocol/records/legacy.js';
 import { buildControlBatch, decodeControlRecord, iterateRecords } from '../../protocol/records/record.js';
-import type { IndexEntry, LocatedIndexEntry, MetadataStore } from '../metadata/metadata-store.js';
+import type {
+  IndexEntry,
+  IndexReplaceResult,
+  LocatedIndexEntry,
+  MetadataStore,
+  ObjectCommit,
+} from '../metadata/metadata-store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 import type { ObjectStore } from '../tiering/object-store.js';
+import { type CompactorOptions, LogCompactor } from './compactor.js';
 import { DiskRangeCache } from './disk-cache.js';
 import { ObjectRangeCache } from './object-cache.js';
 import { Partition, type StoredBatch, type TopicState } from './partition.js';
@@ -74,6 +81,8 @@ export interface LogStoreOptions {
   producerIdExpirationMs?: number;
   /** Defaults for topic configs not set on the topic. */
   topicDefaults: () => Record<string, string>;
+  /** Log compaction of cleanup.policy=compact topics (src/log/compactor.ts); absent = disabled. */
+  compaction?: CompactorOptions;
 }
 
 export interface ProducePart {
@@ -131,6 +140,11 @@ export interface LogStoreStats {
   bytesUploaded: number;
   uploadFailures: number;
   walBytes: number;
+  /** Compaction passes done, and the bytes of the ranges they read and of what they kept. */
+  compactionPasses: number;
+  compactionBytesBefore: number;
+  compactionBytesAfter: number;
+  compactionFailures: number;
 }
 
 export interface LogObserver {
@@ -143,6 +157,8 @@ const OBJECT_DELETE_GRACE_MS = 60_000;
 const ORPHAN_GRACE_MS = 10 * 60_000;
 const ORPHAN_SWEEP_INTERVAL_MS = 10 * 60_000;
 const CLOSE_UPLOAD_WAIT_MS = 10_000;
+/** Decompression bound when checking record keys of compacted topics at produce time. */
+const KEY_CHECK_MAX_DECOMPRESSED = 256 * 1024 * 1024;
 
 class LogStoreError extends Error {
   constructor(
@@ -173,6 +189,10 @@ export class LogStore {
   private closed = false;
   private readonly blockedProduces: { run: () => void; fail: () => void; timer: NodeJS.Timeout }[] = [];
   private txnGuard: TxnProduceGuard | null = null;
+  /** Serialises index changes below the uploaded end (retention/DeleteRecords trims, compaction swaps). */
+  private indexLock: Promise<unknown> = Promise.resolve();
+  /** The log cleaner of compacted topics (null when compaction is disabled). */
+  compactor: LogCompactor | null = null;
   readonly stats = { objectsUploaded: 0, bytesUploaded: 0, uploadFailures: 0 };
 
   private constructor(
@@ -208,6 +228,10 @@ export class LogStore {
       store.runRetention().catch((err: unknown) => log.warn({ err }, 'retention pass failed'));
     }, opts.retentionCheckIntervalMs);
     store.retentionTimer.unref();
+    if (opts.compaction?.enabled) {
+      store.compactor = new LogCompactor(store, objects, opts.compaction, log);
+      store.compactor.start();
+    }
     return store;
   }
 
@@ -357,6 +381,13 @@ export class LogStore {
 
   partition(topic: string, index: number): Partition | undefined {
     return this.topicsByName.get(topic)?.partitions[index];
+  }
+
+  /** cleanup.policy includes compact (compact, or compact,delete). */
+  isCompacted(topic: TopicState): boolean {
+    return (this.topicConfig(topic, 'cleanup.policy') ?? 'delete')
+      .split(',')
+      .some((x) => x.trim() === 'compact');
   }
 
   /** Effective value of a topic config: the topic's own, else the broker default. */
@@ -509,6 +540,11 @@ export class LogStore {
       const checked = this.checkRecords(p, records);
       if (typeof checked === 'object' && 'errorCode' in checked) {
         results.push({ ...checked, logStartOffset: p.logStartOffset });
+        continue;
+      }
+      const keyless = this.isCompacted(p.topic) ? findKeylessRecord(checked) : null;
+      if (keyless !== null) {
+        results.push({ ...keyless, logStartOffset: p.logStartOffset });
         continue;
       }
       // Transactional batches: only while the coordinator has this partition in an ongoing transaction.
@@ -976,7 +1012,70 @@ export class LogStore {
     return p.logStartOffset;
   }
 
-  private async setLogStart(p: Partition, offset: number): Promise<void> {
+  /** Run `body` alone among the index changes below the uploaded end (trims, compaction swaps). */
+  private withIndexLock<T>(body: () => Promise<T>): Promise<T> {
+    const run = this.indexLock.then(body, body);
+    this.indexLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The stored bytes of one index entry (whole batches), through the object range cache. */
+  readIndexEntry(entry: LocatedIndexEntry): Promise<Buffer> {
+    return this.cache.get(entry.objectKey, entry.byteOffset, entry.byteLength);
+  }
+
+  /**
+   * Compaction: swap `replaced` (a run of the partition's uploaded entries) for the entries of an
+   * object already written (`commit`), in the metadata store and then in memory. Returns null, and
+   * changes nothing, when the run changed meanwhile (retention, DeleteRecords, topic deletion).
+   * Readers that located an old entry before the swap keep reading its object: it is deleted only
+   * after the sweeper's grace period.
+   */
+  swapCompacted(
+    p: Partition,
+    replaced: readonly LocatedIndexEntry[],
+    commit: ObjectCommit,
+  ): Promise<IndexReplaceResult | null> {
+    return this.withIndexLock(async () => {
+      const first = replaced[0];
+      if (first === undefined || p.topic.deleted) return null;
+      const at = p.objectIndex.findIndex((e) => e.baseOffset === first.baseOffset);
+      const live = at < 0 ? [] : p.objectIndex.slice(at, at + replaced.length);
+      const same =
+        live.length === replaced.length &&
+        live.every(
+          (e, i) => e.objectKey === replaced[i]!.objectKey && e.lastOffset === replaced[i]!.lastOffset,
+        );
+      if (!same) return null;
+      let result: IndexReplaceResult;
+      try {
+        result = await this.metadata.replaceIndexEntries({ replaced, object: commit });
+      } catch (err) {
+        // An answer lost after the swap landed: the object record is the proof (memory must follow).
+        const record = await this.metadata.getObjectRecord(commit.key).catch(() => null);
+        if (record === null || record.liveEntryCount === 0) throw err;
+        result = { alreadyCommitted: true, unreferencedObjectKeys: [] };
+      }
+      const fresh: LocatedIndexEntry[] = commit.entries.map((e) => ({ ...e, objectKey: commit.key }));
+      // Splice by position found again after the await (uploads may have appended meanwhile).
+      const now = p.objectIndex.findIndex((e) => e.baseOffset === first.baseOffset);
+      p.objectIndex = [
+        ...p.objectIndex.slice(0, now),
+        ...fresh,
+        ...p.objectIndex.slice(now + replaced.length),
+      ];
+      // Uploaded batches of the range still held in memory would serve the old records to tail readers.
+      const last = replaced[replaced.length - 1]!;
+      this.hotTotal -= p.evictBelow(last.lastOffset + 1);
+      return result;
+    });
+  }
+
+  private setLogStart(p: Partition, offset: number): Promise<void> {
+    return this.withIndexLock(() => this.doSetLogStart(p, offset));
+  }
+
+  private async doSetLogStart(p: Partition, offset: number): Promise<void> {
     await this.metadata.advanceLogStartOffset(p.topicId, p.id, offset);
     p.logStartOffset = Math.max(p.logStartOffset, offset);
     p.producers.pruneAborted(p.logStartOffset);
@@ -1175,8 +1274,11 @@ export class LogStore {
   /** Apply retention.ms / retention.bytes to uploaded data; delete objects nothing references. */
   async runRetention(now = Date.now()): Promise<void> {
     for (const topic of this.topics()) {
-      // cleanup.policy=compact alone keeps data regardless of time and size (compaction is not implemented yet).
-      if (!(this.topicConfig(topic, 'cleanup.policy') ?? 'delete').split(',').includes('delete')) continue;
+      // cleanup.policy=compact alone keeps data regardless of time and size (the compactor shrinks it).
+      if (
+        !(this.topicConfig(topic, 'cleanup.policy') ?? 'delete').split(',').some((x) => x.trim() === 'delete')
+      )
+        continue;
       const retentionMs = Number(this.topicConfig(topic, 'retention.ms') ?? -1);
       const retentionBytes = Number(this.topicConfig(topic, 'retention.bytes') ?? -1);
       for (const p of topic.partitions) {
@@ -1259,6 +1361,10 @@ export class LogStore {
       bytesUploaded: this.stats.bytesUploaded,
       uploadFailures: this.stats.uploadFailures,
       walBytes: this.wal?.sizeBytes ?? 0,
+      compactionPasses: this.compactor?.stats.passes ?? 0,
+      compactionBytesBefore: this.compactor?.stats.bytesBefore ?? 0,
+      compactionBytesAfter: this.compactor?.stats.bytesAfter ?? 0,
+      compactionFailures: this.compactor?.stats.failures ?? 0,
     };
   }
 
@@ -1277,6 +1383,7 @@ export class LogStore {
     this.closed = true;
     if (this.uploadTimer !== null) clearTimeout(this.uploadTimer);
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    await this.compactor?.stop();
     for (const b of this.blockedProduces.splice(0)) {
       clearTimeout(b.timer);
       b.fail();
@@ -1343,6 +1450,27 @@ function withTxnInfo(
           Number(last.readBigInt64BE(0)) + last.readInt32BE(LAST_OFFSET_DELTA_POS) + 1,
         );
   return r;
+}
+
+/**
+ * Kafka refuses records without a key in compacted topics (they could never be compacted away):
+ * the first such record of a partition's batches, as an INVALID_RECORD result, or null.
+ */
+function findKeylessRecord(batches: readonly Buffer[]): ProducePartResult | null {
+  try {
+    for (const b of batches) {
+      if ((b.readUInt16BE(ATTRIBUTES_POS) & CONTROL_BIT) !== 0) continue;
+      for (const r of iterateRecords(b, { maxDecompressedBytes: KEY_CHECK_MAX_DECOMPRESSED })) {
+        if (r.key === null) {
+          return result(ErrorCode.INVALID_RECORD, 'Compacted topic cannot accept message without key');
+        }
+      }
+    }
+  } catch (err) {
+    if (isProtocolError(err)) return result(ErrorCode.CORRUPT_MESSAGE, err.message);
+    throw err;
+  }
+  return null;
 }
 
 function producerSnapshotKey(topicId: string, partition: number): string {

@@ -189,6 +189,22 @@ export class Partition {
     return freed;
   }
 
+  /**
+   * Drop uploaded batches below `offset` from memory (compaction rewrote them in the object store;
+   * readers must go to the compacted index entries). Returns the bytes freed.
+   */
+  evictBelow(offset: number): number {
+    let freed = 0;
+    while (this.hotHead < this.hot.length) {
+      const b = this.hot[this.hotHead]!;
+      if (b.lastOffset >= offset || b.lastOffset >= this.uploadedEnd) break;
+      this.hot[this.hotHead++] = EVICTED;
+      this.hotBytes -= b.bytes.length;
+      freed += b.bytes.length;
+    }
+    return freed;
+  }
+
   /** Hot batches (for timestamp searches), oldest first, readable ones only. */
   *hotBatches(): Iterable<StoredBatch> {
     for (let i = this.hotHead; i < this.hot.length; i++) {

@@ -15,6 +15,8 @@ import {
   type DeletedTopic,
   type GroupOffsetCommit,
   type GroupRecord,
+  type IndexReplacement,
+  type IndexReplaceResult,
   type IndexTrimResult,
   type LocatedIndexEntry,
   type MetadataStore,
@@ -49,13 +51,16 @@ import {
   closedError,
   compareStrings,
   groupVersionConflict,
+  indexRangeChanged,
   invalid,
   leadingExpired,
   newClusterId,
   notContiguous,
   objectKeyConflict,
   partitionKey,
+  planIndexReplacement,
   planObjectCommit,
+  sameEntries,
   sortedRecord,
   topicNotFound,
   unknownPartition,
@@ -352,6 +357,37 @@ export class MemoryMetadataStore implements MetadataStore {
       deletedBytes,
       unreferencedObjectKeys: unreferenced.sort(compareStrings),
     };
+  }
+
+  async replaceIndexEntries(replacement: IndexReplacement): Promise<IndexReplaceResult> {
+    this.#assertOpen();
+    const r = planIndexReplacement(replacement);
+    const existing = this.#objects.get(r.plan.key);
+    if (existing !== undefined) {
+      if (existing.fingerprint === r.plan.fingerprint && existing.sizeBytes === r.plan.sizeBytes) {
+        return { alreadyCommitted: true, unreferencedObjectKeys: [] };
+      }
+      throw objectKeyConflict(r.plan.key);
+    }
+    const row = this.#requirePartition(r.topicId, r.partition);
+    const start = firstEndingAtOrAfter(row.entries, r.firstOffset);
+    let end = start;
+    while (end < row.entries.length && row.entries[end]!.baseOffset <= r.lastOffset) end++;
+    if (!sameEntries(row.entries.slice(start, end), r.replaced)) throw indexRangeChanged(r);
+    // Everything checked: apply.
+    const fresh = r.part.entries.map((e) => ({ ...e, objectKey: r.plan.key }));
+    const removed = row.entries.splice(start, end - start, ...fresh);
+    row.indexedBytes += r.part.bytes - r.replacedBytes;
+    this.#objects.set(r.plan.key, {
+      key: r.plan.key,
+      sizeBytes: r.plan.sizeBytes,
+      createdAtMs: r.plan.createdAtMs,
+      fingerprint: r.plan.fingerprint,
+      liveEntryCount: r.plan.entryCount,
+      unreferencedSinceMs: null,
+    });
+    const unreferenced = this.#releaseEntries(removed, this.#clock());
+    return { alreadyCommitted: false, unreferencedObjectKeys: unreferenced.sort(compareStrings) };
   }
 
   async getObjectRecord(key: string): Promise<ObjectRecord | null> {

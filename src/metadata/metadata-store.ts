@@ -133,6 +133,24 @@ export interface IndexTrimResult {
   readonly unreferencedObjectKeys: readonly string[];
 }
 
+/**
+ * Compaction: one new object whose entries take the place of a contiguous run of live entries of
+ * one partition, covering exactly the same offsets (the new batches may leave gaps inside).
+ */
+export interface IndexReplacement {
+  /** The live entries to replace, ascending and contiguous, exactly as findIndexEntries returned them. */
+  readonly replaced: readonly LocatedIndexEntry[];
+  /** The new object; its entries cover replaced[0].baseOffset .. replaced[last].lastOffset, gap-free. */
+  readonly object: ObjectCommit;
+}
+
+export interface IndexReplaceResult {
+  /** True when this exact object had been committed before and the call changed nothing. */
+  readonly alreadyCommitted: boolean;
+  /** Objects whose last live entry this call removed. */
+  readonly unreferencedObjectKeys: readonly string[];
+}
+
 export interface UnreferencedObjectQuery {
   /** Only objects unreferenced at or before this time (store clock): a grace period for reads in flight. */
   readonly unreferencedAtOrBeforeMs?: number;
@@ -265,6 +283,17 @@ export interface MetadataStore {
    * the resulting log start offset. Objects left without entries become unreferenced.
    */
   deleteIndexEntriesBelow(topicId: string, partition: number, offset: number): Promise<IndexTrimResult>;
+  /**
+   * Swap a run of live index entries for the entries of a new object, in one transaction (log
+   * compaction). The indexed end and log start do not move; indexedBytes and the entry count
+   * follow; objects left without live entries become unreferenced. Rejects, changing nothing:
+   * INDEX_RANGE_CHANGED when `replaced` is no longer exactly the live entries of its offsets (a
+   * concurrent trim or replacement won), INVALID_ARGUMENT when the new entries do not cover exactly
+   * the replaced offsets of the same partition, OBJECT_KEY_CONFLICT when the key was committed with
+   * other contents, UNKNOWN_TOPIC_OR_PARTITION. The very same replacement again (its answer lost)
+   * resolves alreadyCommitted: true.
+   */
+  replaceIndexEntries(replacement: IndexReplacement): Promise<IndexReplaceResult>;
   getObjectRecord(key: string): Promise<ObjectRecord | null>;
   /** Unreferenced objects, oldest first: candidates for deletion from the ObjectStore. */
   listUnreferencedObjects(query?: UnreferencedObjectQuery): Promise<ObjectRecord[]>;
@@ -333,6 +362,10 @@ export const METADATA_STORE_ERROR_CODES = {
   INDEX_NOT_CONTIGUOUS: {
     retriable: false,
     description: 'an index entry does not start at the partition indexed end offset (contiguity guard)',
+  },
+  INDEX_RANGE_CHANGED: {
+    retriable: false,
+    description: 'replaceIndexEntries: the entries to replace are no longer the live entries of that range',
   },
   OBJECT_KEY_CONFLICT: {
     retriable: false,

@@ -29,6 +29,8 @@ import {
   type DeletedTopic,
   type GroupOffsetCommit,
   type GroupRecord,
+  type IndexReplacement,
+  type IndexReplaceResult,
   type IndexTrimResult,
   isMetadataStoreError,
   type LocatedIndexEntry,
@@ -73,14 +75,18 @@ import {
   checkUnreferencedQuery,
   closedError,
   compareStrings,
+  countByObject,
   groupVersionConflict,
+  indexRangeChanged,
   invalid,
   leadingExpired,
   newClusterId,
   notContiguous,
   type ObjectCommitPlan,
   objectKeyConflict,
+  planIndexReplacement,
   planObjectCommit,
+  sameEntries,
   sortedRecord,
   topicNotFound,
   unknownPartition,
@@ -492,6 +498,62 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query(SQL.trimPartition, [deletedBytes, deletedEntryCount, topicId, partition]);
       const unreferencedObjectKeys = await this.#releaseObjects(c, byObject);
       return { logStartOffset, deletedEntryCount, deletedBytes, unreferencedObjectKeys };
+    });
+  }
+
+  async replaceIndexEntries(replacement: IndexReplacement): Promise<IndexReplaceResult> {
+    const r = planIndexReplacement(replacement);
+    const { plan } = r;
+    return this.#tx(async (c) => {
+      // Same lock order as commitObject: claim the key, then the partition row, then entries and objects.
+      const claimed = await c.query(SQL.insertObjectIfAbsent, [
+        plan.key,
+        plan.sizeBytes,
+        plan.createdAtMs,
+        plan.fingerprint,
+        plan.entryCount,
+      ]);
+      if (claimed.rowCount === 0) {
+        const existing = (await c.query<ObjectRow>(SQL.selectObject, [plan.key])).rows[0]!;
+        if (existing.fingerprint === plan.fingerprint && toSafeInt(existing.size_bytes) === plan.sizeBytes) {
+          return { alreadyCommitted: true, unreferencedObjectKeys: [] };
+        }
+        throw objectKeyConflict(plan.key);
+      }
+      await requirePartition(c, r.topicId, r.partition, true);
+      const { rows } = await c.query<EntryRow>(SQL.selectEntriesOverlapping, [
+        r.topicId,
+        r.partition,
+        r.firstOffset,
+        r.lastOffset,
+      ]);
+      if (!sameEntries(rows.map(entryFromRow), r.replaced)) throw indexRangeChanged(r);
+      await c.query(SQL.deleteEntriesBetween, [r.topicId, r.partition, r.firstOffset, r.lastOffset]);
+      const entries = r.part.entries;
+      await c.query(SQL.insertEntries, [
+        plan.key,
+        entries.map((e) => e.topicId),
+        entries.map((e) => e.partition),
+        entries.map((e) => e.baseOffset),
+        entries.map((e) => e.lastOffset),
+        entries.map((e) => e.byteOffset),
+        entries.map((e) => e.byteLength),
+        entries.map((e) => e.maxTimestampMs),
+        entries.map((e) => e.batchCount),
+      ]);
+      await c.query(SQL.adjustPartitionIndex, [
+        r.part.bytes - r.replacedBytes,
+        entries.length - r.replaced.length,
+        r.topicId,
+        r.partition,
+      ]);
+      const byObject = [...countByObject(r.replaced)].map(([object_key, entry_count]) => ({
+        object_key,
+        entry_count: String(entry_count),
+        bytes: '0',
+      }));
+      const unreferencedObjectKeys = await this.#releaseObjects(c, byObject);
+      return { alreadyCommitted: false, unreferencedObjectKeys };
     });
   }
 

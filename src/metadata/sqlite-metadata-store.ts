@@ -27,6 +27,8 @@ import {
   type DeletedTopic,
   type GroupOffsetCommit,
   type GroupRecord,
+  type IndexReplacement,
+  type IndexReplaceResult,
   type IndexTrimResult,
   type LocatedIndexEntry,
   type MetadataStore,
@@ -72,14 +74,18 @@ import {
   checkUnreferencedQuery,
   closedError,
   compareStrings,
+  countByObject,
   groupVersionConflict,
+  indexRangeChanged,
   invalid,
   leadingExpired,
   newClusterId,
   notContiguous,
   objectKeyConflict,
   partitionKey,
+  planIndexReplacement,
   planObjectCommit,
+  sameEntries,
   topicNotFound,
   unknownPartition,
 } from './store-rules.js';
@@ -434,6 +440,63 @@ export class SqliteMetadataStore implements MetadataStore {
       this.#sql.trimPartition.run(deletedBytes, deletedEntryCount, topicId, partition);
       const unreferencedObjectKeys = this.#releaseObjects(byObject);
       return { logStartOffset, deletedEntryCount, deletedBytes, unreferencedObjectKeys };
+    });
+  }
+
+  async replaceIndexEntries(replacement: IndexReplacement): Promise<IndexReplaceResult> {
+    const r = planIndexReplacement(replacement);
+    const { plan } = r;
+    return this.#write(() => {
+      const existing = this.#sql.selectObject.get(plan.key) as ObjectRow | undefined;
+      if (existing !== undefined) {
+        if (existing.fingerprint === plan.fingerprint && existing.size_bytes === plan.sizeBytes) {
+          return { alreadyCommitted: true, unreferencedObjectKeys: [] };
+        }
+        throw objectKeyConflict(plan.key);
+      }
+      this.#requirePartition(r.topicId, r.partition);
+      const live = (
+        this.#sql.selectEntriesOverlapping.all(
+          r.topicId,
+          r.partition,
+          r.firstOffset,
+          r.lastOffset,
+        ) as EntryRow[]
+      ).map(entryFromRow);
+      if (!sameEntries(live, r.replaced)) throw indexRangeChanged(r);
+      this.#sql.deleteEntriesBetween.run(r.topicId, r.partition, r.firstOffset, r.lastOffset);
+      for (const e of r.part.entries) {
+        this.#sql.insertEntry.run(
+          e.topicId,
+          e.partition,
+          e.baseOffset,
+          e.lastOffset,
+          plan.key,
+          e.byteOffset,
+          e.byteLength,
+          e.maxTimestampMs,
+          e.batchCount,
+        );
+      }
+      this.#sql.adjustPartitionIndex.run(
+        r.part.bytes - r.replacedBytes,
+        r.part.entries.length - r.replaced.length,
+        r.topicId,
+        r.partition,
+      );
+      this.#sql.insertObject.run(
+        plan.key,
+        plan.sizeBytes,
+        plan.createdAtMs,
+        plan.fingerprint,
+        plan.entryCount,
+      );
+      const byObject = [...countByObject(r.replaced)].map(([object_key, entry_count]) => ({
+        object_key,
+        entry_count,
+        bytes: 0,
+      }));
+      return { alreadyCommitted: false, unreferencedObjectKeys: this.#releaseObjects(byObject) };
     });
   }
 

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   type GroupOffsetCommit,
   type IndexEntry,
+  type IndexReplacement,
   type LocatedIndexEntry,
   MetadataStoreError,
   type NewTopic,
@@ -223,6 +224,106 @@ export function objectKeyConflict(key: string): MetadataStoreError {
     'OBJECT_KEY_CONFLICT',
     `object ${key} was already committed with a different size or entries`,
   );
+}
+
+/** A checked replaceIndexEntries call: the new object's plan and the run it replaces. */
+export interface IndexReplacementPlan {
+  readonly plan: ObjectCommitPlan;
+  readonly part: PartitionCommitPlan;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly replaced: readonly LocatedIndexEntry[];
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly replacedBytes: number;
+}
+
+/**
+ * Validates a replacement: the replaced entries are one partition's contiguous run, and the new
+ * object's entries cover exactly the same offsets of the same partition.
+ */
+export function planIndexReplacement(replacement: IndexReplacement): IndexReplacementPlan {
+  if (typeof replacement !== 'object' || replacement === null) throw invalid('replacement must be an object');
+  const raw = replacement.replaced;
+  if (!Array.isArray(raw) || raw.length === 0) throw invalid('replaced must list at least one entry');
+  const plan = planObjectCommit(replacement.object);
+  const replaced: LocatedIndexEntry[] = [];
+  let replacedBytes = 0;
+  for (const e of raw as readonly LocatedIndexEntry[]) {
+    if (typeof e !== 'object' || e === null) throw invalid('a replaced entry is not an object');
+    const objectKey = checkName(e.objectKey, 'replaced objectKey');
+    const checked = checkIndexEntry(e, objectKey, Number.MAX_SAFE_INTEGER);
+    const previous = replaced[replaced.length - 1];
+    if (
+      previous !== undefined &&
+      (checked.topicId !== previous.topicId ||
+        checked.partition !== previous.partition ||
+        checked.baseOffset !== previous.lastOffset + 1)
+    ) {
+      throw invalid("replaced entries must be one partition's contiguous run, ascending");
+    }
+    replaced.push({ ...checked, objectKey });
+    replacedBytes += checked.byteLength;
+  }
+  const first = replaced[0]!;
+  const last = replaced[replaced.length - 1]!;
+  const part = plan.partitions[0]!;
+  if (
+    plan.partitions.length !== 1 ||
+    part.topicId !== first.topicId ||
+    part.partition !== first.partition ||
+    part.firstOffset !== first.baseOffset ||
+    part.endOffset !== last.lastOffset + 1
+  ) {
+    throw invalid(
+      `object ${plan.key}: its entries must cover exactly ${first.topicId}/${first.partition} ` +
+        `${first.baseOffset}..${last.lastOffset}, the offsets they replace`,
+    );
+  }
+  if (replaced.some((e) => e.objectKey === plan.key)) throw objectKeyConflict(plan.key);
+  return {
+    plan,
+    part,
+    topicId: first.topicId,
+    partition: first.partition,
+    replaced,
+    firstOffset: first.baseOffset,
+    lastOffset: last.lastOffset,
+    replacedBytes,
+  };
+}
+
+/** True when the live entries of the range are exactly the ones the caller wants to replace. */
+export function sameEntries(
+  live: readonly LocatedIndexEntry[],
+  replaced: readonly LocatedIndexEntry[],
+): boolean {
+  if (live.length !== replaced.length) return false;
+  return live.every((e, i) => {
+    const r = replaced[i]!;
+    return (
+      e.baseOffset === r.baseOffset &&
+      e.lastOffset === r.lastOffset &&
+      e.objectKey === r.objectKey &&
+      e.byteOffset === r.byteOffset &&
+      e.byteLength === r.byteLength
+    );
+  });
+}
+
+export function indexRangeChanged(r: IndexReplacementPlan): MetadataStoreError {
+  return new MetadataStoreError(
+    'INDEX_RANGE_CHANGED',
+    `${r.topicId}/${r.partition} ${r.firstOffset}..${r.lastOffset}: the live index entries are no longer ` +
+      'the ones to replace (a concurrent trim or compaction changed them)',
+  );
+}
+
+/** Entries removed per object, for releasing their references. */
+export function countByObject(entries: readonly LocatedIndexEntry[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(e.objectKey, (counts.get(e.objectKey) ?? 0) + 1);
+  return counts;
 }
 
 function checkIndexEntry(entry: IndexEntry, key: string, sizeBytes: number): IndexEntry {

@@ -118,6 +118,26 @@ export class BrokerMetrics implements DispatchObserver {
       () => sources.log().uploadFailures,
     );
     gauge(
+      'streamhouse_compaction_passes_total',
+      'Log compaction passes (one partition range each)',
+      () => sources.log().compactionPasses,
+    );
+    gauge(
+      'streamhouse_compaction_bytes_before_total',
+      'Bytes of the ranges compaction passes read',
+      () => sources.log().compactionBytesBefore,
+    );
+    gauge(
+      'streamhouse_compaction_bytes_after_total',
+      'Bytes compaction passes kept (after rewriting)',
+      () => sources.log().compactionBytesAfter,
+    );
+    gauge(
+      'streamhouse_compaction_failures_total',
+      'Failed compaction passes (retried after log.cleaner.backoff.ms)',
+      () => sources.log().compactionFailures,
+    );
+    gauge(
       'streamhouse_wal_bytes',
       'Bytes on disk in the WAL above its checkpoint',
       () => sources.log().walBytes,

@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameBuffer } from '../../protocol/frame-buffer.js';
 import type { ConnectionInfo } from '../handlers/handler.js';
+import type { SaslSession } from '../security/sasl-session.js';
 
 export interface ConnectionLimits {
   maxRequestBytes: number;
@@ -35,6 +36,14 @@ export interface FrameDispatcher {
    * throws CloseConnection to drop the connection after logging.
    */
   dispatch(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null>;
+}
+
+/** Who is on the other end, decided by the listener (null/absent on a PLAINTEXT listener). */
+export interface ConnectionSecurity {
+  /** The SASL exchange to run before other requests (SASL_* listeners). */
+  sasl?: SaslSession | null;
+  /** Principal from TLS (a verified client certificate's subject), e.g. `User:CN=alice`. */
+  tlsPrincipal?: string | null;
 }
 
 export class CloseConnection extends Error {
@@ -59,6 +68,10 @@ export class Connection implements ConnectionInfo {
   private pausedForWrite = false;
   private pausedForInFlight = false;
   private flushScheduled = false;
+  /** Set by closeAfterResponses: stop reading, end once every slot is written. */
+  private endReason: string | null = null;
+  readonly sasl: SaslSession | null;
+  private readonly tlsPrincipal: string | null;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -68,7 +81,10 @@ export class Connection implements ConnectionInfo {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly onClose: (conn: Connection) => void,
+    security: ConnectionSecurity = {},
   ) {
+    this.sasl = security.sasl ?? null;
+    this.tlsPrincipal = security.tlsPrincipal ?? null;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
@@ -83,11 +99,22 @@ export class Connection implements ConnectionInfo {
     socket.on('close', () => this.close(null));
   }
 
+  get principal(): string {
+    return this.sasl?.principal ?? this.tlsPrincipal ?? 'User:ANONYMOUS';
+  }
+
+  closeAfterResponses(reason: string): void {
+    if (this.closed || this.endReason !== null) return;
+    this.endReason = reason;
+    this.socket.pause();
+    this.scheduleFlush();
+  }
+
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.endReason !== null) return;
     this.bytesIn += chunk.length;
     this.incoming.push(chunk);
-    while (!this.closed) {
+    while (!this.closed && this.endReason === null) {
       const size = this.incoming.peekSize();
       if (size === null) return;
       if (size < 0 || size > this.limits.maxRequestBytes) {
@@ -168,10 +195,22 @@ export class Connection implements ConnectionInfo {
     }
     if (corked) this.socket.uncork();
     if (this.pausedForWrite) this.socket.pause();
+    if (this.endReason !== null && this.slots.length === 0) this.endAfterWrites(this.endReason);
+  }
+
+  /** Close after what is written has gone out (a FIN, or TLS close_notify, not a reset). */
+  private endAfterWrites(reason: string): void {
+    this.closed = true;
+    this.log.warn({ conn: this.id, remote: this.remoteAddress, reason }, 'closing connection');
+    this.socket.end();
+    // A peer that never closes its side must not keep the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.incoming.clear();
+    this.onClose(this);
   }
 
   private maybeResume(): void {
-    if (this.closed) return;
+    if (this.closed || this.endReason !== null) return;
     if (this.pausedForInFlight && this.inFlight < this.limits.maxInFlightRequests)
       this.pausedForInFlight = false;
     if (!this.pausedForWrite && !this.pausedForInFlight && this.socket.isPaused()) this.socket.resume();

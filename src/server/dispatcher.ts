@@ -7,8 +7,14 @@
  * - a body that does not decode → close the connection, one log line with the reason;
  * - a handler that throws → UNKNOWN_SERVER_ERROR via the handler's errorResponse (or a top-level
  *   errorCode), else close the connection.
+ *
+ * On a SASL listener, until the connection has logged in, only ApiVersions, SaslHandshake and
+ * SaslAuthenticate are served (anything else closes the connection, as Kafka does), and after a
+ * SaslHandshake v0 the frames are bare SASL tokens answered with bare tokens. On other listeners
+ * `conn.sasl` is null and that one null check is all this costs.
  */
 import type { Logger } from 'pino';
+import { apiKeyName } from '../../protocol/api-keys.js';
 import { apiCodec, encodeResponse } from '../../protocol/codec.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { API_VERSIONS_KEY, peekRequestHeader, readRequestHeader } from '../../protocol/headers.js';
@@ -16,7 +22,11 @@ import { isProtocolError } from '../../protocol/primitives/errors.js';
 import { Reader } from '../../protocol/primitives/reader.js';
 import type { BrokerContext } from '../broker/context.js';
 import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } from '../handlers/handler.js';
+import type { SaslSession } from '../security/sasl-session.js';
 import { CloseConnection, type FrameDispatcher } from './connection.js';
+
+/** What may be asked before SASL authentication: ApiVersions, SaslHandshake, SaslAuthenticate. */
+const BEFORE_LOGIN_KEYS = new Set([API_VERSIONS_KEY, 17, 36]);
 
 export interface DispatchObserver {
   onRequest(apiKey: number, apiVersion: number, durationMs: number, failed: boolean): void;
@@ -34,7 +44,41 @@ export class Dispatcher implements FrameDispatcher {
     for (const h of handlers) this.byKey[h.api.apiKey] = h;
   }
 
-  async dispatch(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null> {
+  dispatch(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null> {
+    if (conn.sasl !== null && !conn.sasl.authenticated) return this.beforeLogin(frame, conn, conn.sasl);
+    return this.serve(frame, conn);
+  }
+
+  private async beforeLogin(
+    frame: Buffer,
+    conn: ConnectionInfo,
+    sasl: SaslSession,
+  ): Promise<Buffer[] | null> {
+    if (sasl.expectsRawToken) {
+      const result = await sasl.authenticate(frame);
+      // SaslHandshake v0 clients learn of a failure only by the connection closing.
+      if (result.close) throw new CloseConnection('SASL authentication failed (SaslHandshake v0 raw token)');
+      const out = Buffer.allocUnsafe(4 + result.authBytes.length);
+      out.writeInt32BE(result.authBytes.length, 0);
+      result.authBytes.copy(out, 4);
+      return [out];
+    }
+    let apiKey: number;
+    try {
+      apiKey = peekRequestHeader(frame).apiKey;
+    } catch {
+      throw new CloseConnection(`request of ${frame.length} bytes is too short for a header`);
+    }
+    if (!BEFORE_LOGIN_KEYS.has(apiKey)) {
+      const name = apiKeyName(apiKey) ?? `api key ${apiKey}`;
+      throw new CloseConnection(
+        `${name} request before SASL authentication (state ${sasl.state}); only ApiVersions, SaslHandshake and SaslAuthenticate are allowed until the client logs in`,
+      );
+    }
+    return this.serve(frame, conn);
+  }
+
+  private async serve(frame: Buffer, conn: ConnectionInfo): Promise<Buffer[] | null> {
     let peek: ReturnType<typeof peekRequestHeader>;
     try {
       peek = peekRequestHeader(frame);

@@ -1,10 +1,23 @@
 /**
- * The Kafka listener: accepts TCP connections and hands each to a Connection. Owns the set of live
- * connections so shutdown can stop accepting, let in-flight requests finish, and close the rest.
+ * The Kafka listener: accepts TCP connections (or TLS connections, once their handshake is done) and
+ * hands each to a Connection. Owns the set of live connections so shutdown can stop accepting, let
+ * in-flight requests finish, and close the rest.
+ *
+ * A TLS handshake that fails (a plaintext client on a TLS port, an untrusted client certificate)
+ * closes that socket only, with one log line naming the client address.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import { type SaslConfig, SaslSession } from '../security/sasl-session.js';
+import { certificatePrincipal } from '../security/tls.js';
 import { Connection, type ConnectionLimits, type FrameDispatcher } from './connection.js';
+
+/** What the listener needs for security.protocol: TLS options and/or the SASL setup (null = off). */
+export interface ListenerSecurity {
+  tls: TlsOptions | null;
+  sasl: SaslConfig | null;
+}
 
 export interface ListenerEvents {
   onConnectionOpened?(conn: Connection): void;
@@ -20,8 +33,20 @@ export class KafkaListener {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly events: ListenerEvents = {},
+    private readonly security: ListenerSecurity = { tls: null, sasl: null },
   ) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (security.tls !== null) {
+      const server = createTlsServer({ ...security.tls, noDelay: true }, (socket) => this.accept(socket));
+      server.on('tlsClientError', (err, socket) =>
+        this.log.warn(
+          { remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, reason: err.message },
+          'TLS handshake failed; connection closed',
+        ),
+      );
+      this.server = server;
+    } else {
+      this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    }
     this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
   }
 
@@ -41,10 +66,22 @@ export class KafkaListener {
   }
 
   private accept(socket: Socket): void {
-    const conn = new Connection(socket, this.dispatcher, this.limits, this.log, (c) => {
-      this.connections.delete(c);
-      this.events.onConnectionClosed?.(c);
-    });
+    const { tls, sasl } = this.security;
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const conn = new Connection(
+      socket,
+      this.dispatcher,
+      this.limits,
+      this.log,
+      (c) => {
+        this.connections.delete(c);
+        this.events.onConnectionClosed?.(c);
+      },
+      {
+        sasl: sasl === null ? null : new SaslSession(sasl, remote),
+        tlsPrincipal: tls === null ? null : certificatePrincipal(socket as TLSSocket),
+      },
+    );
     this.connections.add(conn);
     this.log.debug({ conn: conn.id, remote: conn.remoteAddress }, 'connection opened');
     this.events.onConnectionOpened?.(conn);

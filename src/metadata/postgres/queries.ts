@@ -89,6 +89,10 @@ export const SQL = {
   trimPartition:
     'UPDATE partitions SET indexed_bytes = indexed_bytes - $1, indexed_entry_count = indexed_entry_count - $2 ' +
     'WHERE topic_id = $3 AND partition_index = $4',
+  /** Compaction: bytes and entry count change, the indexed end does not. */
+  adjustPartitionIndex:
+    'UPDATE partitions SET indexed_bytes = indexed_bytes + $1, indexed_entry_count = indexed_entry_count + $2 ' +
+    'WHERE topic_id = $3 AND partition_index = $4',
   deletePartitionsOfTopic: 'DELETE FROM partitions WHERE topic_id = $1',
 
   // index entries
@@ -114,6 +118,12 @@ export const SQL = {
     'RETURNING object_key, byte_length) ' +
     'SELECT object_key, COUNT(*) AS entry_count, SUM(byte_length) AS bytes FROM gone GROUP BY object_key ' +
     'ORDER BY object_key',
+  /** Every live entry touching [first, last]: what replaceIndexEntries must find exactly. */
+  selectEntriesOverlapping:
+    `SELECT ${ENTRY_COLUMNS} FROM index_entries ` +
+    'WHERE topic_id = $1 AND partition_index = $2 AND last_offset >= $3 AND base_offset <= $4 ORDER BY last_offset',
+  deleteEntriesBetween:
+    'DELETE FROM index_entries WHERE topic_id = $1 AND partition_index = $2 AND last_offset BETWEEN $3 AND $4',
   deleteEntriesOfTopic:
     'WITH gone AS (DELETE FROM index_entries WHERE topic_id = $1 RETURNING object_key, byte_length) ' +
     'SELECT object_key, COUNT(*) AS entry_count, SUM(byte_length) AS bytes FROM gone GROUP BY object_key ' +

@@ -77,6 +77,17 @@ export const SQL = {
     'SELECT object_key, COUNT(*) AS entry_count, SUM(byte_length) AS bytes FROM index_entries ' +
     'WHERE topic_id = ? GROUP BY object_key',
   deleteEntriesOfTopic: 'DELETE FROM index_entries WHERE topic_id = ?',
+  /** Every live entry touching [first, last]: what replaceIndexEntries must find exactly. */
+  selectEntriesOverlapping:
+    'SELECT topic_id, partition_index, base_offset, last_offset, object_key, byte_offset, byte_length, ' +
+    'max_timestamp_ms, batch_count FROM index_entries ' +
+    'WHERE topic_id = ? AND partition_index = ? AND last_offset >= ? AND base_offset <= ? ORDER BY last_offset',
+  deleteEntriesBetween:
+    'DELETE FROM index_entries WHERE topic_id = ? AND partition_index = ? AND last_offset BETWEEN ? AND ?',
+  /** Compaction: bytes and entry count change, the indexed end does not. */
+  adjustPartitionIndex:
+    'UPDATE partitions SET indexed_bytes = indexed_bytes + ?, indexed_entry_count = indexed_entry_count + ? ' +
+    'WHERE topic_id = ? AND partition_index = ?',
 
   // objects
   insertObject:

@@ -479,12 +479,12 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
   },
   {
     key: 'log.cleanup.policy',
-    good: [['delete', 'delete']],
-    bad: [
-      ['compact', 'log compaction is not supported yet'],
-      ['compact,delete', 'not supported yet'],
-      ['remove'],
+    good: [
+      ['delete', 'delete'],
+      ['compact', 'compact'],
+      ['delete, compact', 'compact,delete'],
     ],
+    bad: [['remove'], ['compact,remove']],
   },
   { key: 'upload.target.bytes', good: [['8388608', 8388608]], bad: [['0', 'out of range']] },
   {
@@ -501,6 +501,20 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
   { key: 'object.cache.bytes', good: [['0', 0]], bad: [['1e9']] },
   { key: 'object.disk.cache.bytes', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'log.retention.check.interval.ms', good: [['1', 1]], bad: [['0', 'out of range']] },
+  {
+    key: 'log.cleaner.enable',
+    good: [
+      ['false', false],
+      ['true', true],
+    ],
+    bad: [['maybe']],
+  },
+  { key: 'log.cleaner.backoff.ms', good: [['50', 50]], bad: [['0', 'out of range']] },
+  {
+    key: 'log.cleaner.dedupe.buffer.size',
+    good: [['1048576', 1048576]],
+    bad: [['1', 'out of range'], ['lots']],
+  },
   { key: 'shutdown.grace.ms', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'group.initial.rebalance.delay.ms', good: [['0', 0]], bad: [['-1', 'out of range']] },
   { key: 'group.min.session.timeout.ms', good: [['1000', 1000]], bad: [['0', 'out of range']] },
@@ -520,6 +534,86 @@ const CASES: { key: string; good: [string, unknown][]; bad: [string, string?][] 
       ['SILENT', 'silent'],
     ],
     bad: [['verbose']],
+  },
+  {
+    key: 'security.protocol',
+    good: [
+      ['PLAINTEXT', 'PLAINTEXT'],
+      ['sasl_plaintext', 'SASL_PLAINTEXT'],
+    ],
+    bad: [['TLS'], ['SASL']],
+  },
+  {
+    key: 'ssl.certificate.location',
+    good: [
+      ['/etc/sh/server.pem', '/etc/sh/server.pem'],
+      ['', null],
+    ],
+    bad: [],
+  },
+  {
+    key: 'ssl.key.location',
+    good: [
+      ['./server.key', './server.key'],
+      ['', null],
+    ],
+    bad: [],
+  },
+  {
+    key: 'ssl.key.password',
+    good: [
+      [' s3cret with spaces ', ' s3cret with spaces '],
+      ['', null],
+    ],
+    bad: [],
+  },
+  {
+    key: 'ssl.ca.location',
+    good: [
+      ['/etc/sh/ca.pem', '/etc/sh/ca.pem'],
+      ['', null],
+    ],
+    bad: [],
+  },
+  {
+    key: 'ssl.client.auth',
+    good: [
+      // requested/required need ssl.ca.location too: see 'security keys' below.
+      ['none', 'none'],
+      ['None', 'none'],
+    ],
+    bad: [['true'], ['want']],
+  },
+  {
+    key: 'sasl.enabled.mechanisms',
+    good: [
+      ['PLAIN', ['PLAIN']],
+      [' scram-sha-512 , PLAIN,SCRAM-SHA-512', ['SCRAM-SHA-512', 'PLAIN']],
+    ],
+    bad: [
+      ['GSSAPI', 'GSSAPI is not supported'],
+      ['PLAIN,SCRAM-SHA-1', 'unknown mechanism SCRAM-SHA-1'],
+      [',', 'the list is empty'],
+    ],
+  },
+  {
+    key: 'sasl.users.file',
+    good: [
+      ['/etc/sh/users.txt', '/etc/sh/users.txt'],
+      ['', null],
+    ],
+    bad: [],
+  },
+  {
+    key: 'connection.failed.authentication.delay.ms',
+    good: [
+      ['0', 0],
+      ['500', 500],
+    ],
+    bad: [
+      ['-1', 'out of range'],
+      ['10001', 'out of range'],
+    ],
   },
 ];
 
@@ -598,6 +692,52 @@ t.test('checks across keys', async (t) => {
     flags: [flag('listen', '127.0.0.1:0', '--listen'), flag('admin', '127.0.0.1:0', '--admin')],
   }).config;
   t.equal(zero.admin?.port, 0, 'port 0 twice is fine: each gets its own free port');
+});
+
+t.test('security keys: TLS needs a certificate and key, client auth needs a CA', async (t) => {
+  configError(t, { env: { STREAMHOUSE_SECURITY_PROTOCOL: 'SSL' } }, [
+    'security.protocol=SSL (from env STREAMHOUSE_SECURITY_PROTOCOL) needs ssl.certificate.location and ssl.key.location',
+  ]);
+  configError(
+    t,
+    { flags: [flag('security.protocol', 'SASL_SSL'), flag('ssl.certificate.location', '/c.pem')] },
+    ['security.protocol=SASL_SSL (from --set) needs ssl.key.location'],
+  );
+  configError(t, { flags: [flag('ssl.client.auth', 'required')] }, [
+    'ssl.client.auth=required (from --set) needs ssl.ca.location',
+  ]);
+  const ok = loadConfig({
+    flags: [
+      flag('security.protocol', 'SASL_SSL'),
+      flag('ssl.certificate.location', '/c.pem'),
+      flag('ssl.key.location', '/k.pem'),
+      flag('sasl.enabled.mechanisms', 'SCRAM-SHA-512'),
+    ],
+  }).config;
+  t.equal(ok.securityProtocol, 'SASL_SSL');
+  t.same(ok.saslEnabledMechanisms, ['SCRAM-SHA-512']);
+  t.equal(
+    loadConfig({ flags: [flag('security.protocol', 'SASL_PLAINTEXT')] }).config.securityProtocol,
+    'SASL_PLAINTEXT',
+  );
+  const mtls = loadConfig({
+    flags: [flag('ssl.client.auth', 'REQUIRED'), flag('ssl.ca.location', '/ca.pem')],
+  }).config;
+  t.equal(mtls.sslClientAuth, 'required');
+  t.equal(mtls.sslCaLocation, '/ca.pem');
+  configError(t, { flags: [flag('ssl.keystore.location', '/x.jks')] }, [
+    'StreamHouse calls it ssl.certificate.location and ssl.key.location (PEM files)',
+  ]);
+});
+
+t.test('the key password is never echoed', async (t) => {
+  const message = configError(
+    t,
+    { flags: [flag('ssl.key.password', 'hunter2'), flag('security.protocol', 'nope')] },
+    ['security.protocol=nope'],
+  );
+  t.notMatch(message, /hunter2/);
+  t.equal(configKey('ssl.key.password')!.format('hunter2' as never), '***');
 });
 
 t.test('all problems are reported at once', async (t) => {

@@ -130,8 +130,8 @@ t.test('v3/v4: configType always, documentation when asked', async (t) => {
     const withDocs = (await ask(true)).results[0]!.configs;
     t.match(
       withDocs[0]!.documentation,
-      /not implemented yet/,
-      'cleanup.policy says compaction is not implemented',
+      /keeps the last record of each key/,
+      'cleanup.policy documents what compaction keeps',
     );
     t.ok(withDocs.every((c) => typeof c.documentation === 'string' && c.documentation.length > 0));
   }

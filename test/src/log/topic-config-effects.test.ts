@@ -21,6 +21,9 @@ async function broker(t: Test) {
 
 const batch = (bytes: number, timestampMs = 1000) =>
   buildRecordBatch({ baseTimestamp: timestampMs, records: [{ value: Buffer.alloc(bytes, 1) }] });
+/** Compacted topics refuse records without a key (as Kafka does). */
+const keyedBatch = (bytes: number, timestampMs = 1000) =>
+  buildRecordBatch({ baseTimestamp: timestampMs, records: [{ key: 'k', value: Buffer.alloc(bytes, 1) }] });
 
 t.test('cleanup.policy=compact keeps data past retention.ms; delete and compact,delete do not', async (t) => {
   const log = await broker(t);
@@ -30,7 +33,7 @@ t.test('cleanup.policy=compact keeps data past retention.ms; delete and compact,
     ['both', 'compact,delete'],
   ] as const) {
     await log.createTopic(name, 1, { 'cleanup.policy': policy, 'retention.ms': '1' });
-    const [r] = await log.produce([{ topic: name, partition: 0, records: batch(10) }], 1000);
+    const [r] = await log.produce([{ topic: name, partition: 0, records: keyedBatch(10) }], 1000);
     t.equal(r!.errorCode, ErrorCode.NONE);
   }
   await log.flush();

@@ -636,6 +636,143 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
   );
 
   withStore(
+    'replaceIndexEntries swaps a run of entries for a new object, atomically',
+    async (t, store, clock) => {
+      await twoTopics(store);
+      // o/1 holds A0 0..9 and B0 0..4; o/2 holds A0 10..19; o/3 holds A0 20..29.
+      await store.commitObject(object('o/1', [entry(TOPIC_A, 0, 0, 9, 0), entry(TOPIC_B, 0, 0, 4, 0)]));
+      await store.commitObject(object('o/2', [entry(TOPIC_A, 0, 10, 19, 0, T0 + 5)]));
+      await store.commitObject(object('o/3', [entry(TOPIC_A, 0, 20, 29, 0)]));
+      const before = await store.findIndexEntries(TOPIC_A, 0, 0, 10);
+      const run = before.slice(0, 2); // 0..19 in o/1 and o/2
+      // The compacted object: two smaller entries covering the same offsets 0..19.
+      const compacted = object('c/1', [
+        { ...entry(TOPIC_A, 0, 0, 4, 0), byteLength: 120 },
+        { ...entry(TOPIC_A, 0, 5, 19, 0, T0 + 5), byteLength: 80, batchCount: 2 },
+      ]);
+      clock.nowMs = T0 + 1000;
+      const swapped = await store.replaceIndexEntries({ replaced: run, object: compacted });
+      t.same(swapped, { alreadyCommitted: false, unreferencedObjectKeys: ['o/2'] });
+      const after = await store.findIndexEntries(TOPIC_A, 0, 0, 10);
+      t.same(
+        after.map((e) => [e.baseOffset, e.lastOffset, e.objectKey, e.byteOffset, e.byteLength, e.batchCount]),
+        [
+          [0, 4, 'c/1', 0, 120, 1],
+          [5, 19, 'c/1', 120, 80, 2],
+          [20, 29, 'o/3', 0, 1000, 1],
+        ],
+      );
+      t.same(await store.getPartitionState(TOPIC_A, 0), {
+        topicId: TOPIC_A,
+        partition: 0,
+        logStartOffset: 0,
+        indexedEndOffset: 30,
+        indexedBytes: 1200,
+        indexedEntryCount: 3,
+      });
+      t.equal((await store.getObjectRecord('o/1'))?.liveEntryCount, 1, 'o/1 still holds B0');
+      t.same(
+        (await store.listUnreferencedObjects()).map((o) => [o.key, o.unreferencedSinceMs]),
+        [['o/2', T0 + 1000]],
+        'the replaced object is unreferenced (the sweeper deletes it after its grace)',
+      );
+      t.equal((await store.getObjectRecord('c/1'))?.liveEntryCount, 2);
+      t.equal((await store.findOffsetByTimestamp(TOPIC_A, 0, T0 + 1))?.baseOffset, 5);
+
+      // The very same replacement again (its answer lost): recognised, nothing changes.
+      t.same(await store.replaceIndexEntries({ replaced: run, object: compacted }), {
+        alreadyCommitted: true,
+        unreferencedObjectKeys: [],
+      });
+      // Guarded: the old run is gone, so a second compaction of it (another key) is refused whole.
+      await t.rejects(store.replaceIndexEntries({ replaced: run, object: { ...compacted, key: 'c/2' } }), {
+        code: 'INDEX_RANGE_CHANGED',
+      });
+      t.equal(await store.getObjectRecord('c/2'), null, 'a refused replacement writes nothing');
+      t.same(await store.findIndexEntries(TOPIC_A, 0, 0, 10), after);
+
+      // A trim that raced ahead (retention passed 0..4) also makes the run stale.
+      await store.deleteIndexEntriesBelow(TOPIC_A, 0, 5);
+      const current = await store.findIndexEntries(TOPIC_A, 0, 0, 10);
+      await t.rejects(
+        store.replaceIndexEntries({
+          replaced: after.slice(0, 2),
+          object: object('c/3', [entry(TOPIC_A, 0, 0, 19, 0)]),
+        }),
+        { code: 'INDEX_RANGE_CHANGED' },
+      );
+      // A range that a live entry straddles (5..24 cuts o/3 20..29): stale as well.
+      await t.rejects(
+        store.replaceIndexEntries({
+          replaced: [{ ...current[0]!, lastOffset: 24 }],
+          object: object('c/4', [entry(TOPIC_A, 0, 5, 24, 0)]),
+        }),
+        { code: 'INDEX_RANGE_CHANGED' },
+      );
+      const partial = { ...current[1]!, baseOffset: 25 };
+      await t.rejects(
+        store.replaceIndexEntries({
+          replaced: [partial],
+          object: object('c/5', [entry(TOPIC_A, 0, 25, 29, 0)]),
+        }),
+        { code: 'INDEX_RANGE_CHANGED' },
+      );
+
+      // New entries must cover exactly the replaced offsets, in the same partition.
+      for (const bad of [
+        object('c/6', [entry(TOPIC_A, 0, 5, 18, 0)]),
+        object('c/6', [entry(TOPIC_A, 0, 6, 19, 0)]),
+        object('c/6', [entry(TOPIC_A, 1, 5, 19, 0)]),
+        object('c/6', [entry(TOPIC_A, 0, 5, 9, 0), entry(TOPIC_A, 0, 11, 19, 0)]),
+      ]) {
+        await t.rejects(store.replaceIndexEntries({ replaced: [current[0]!], object: bad }), {
+          code: /INVALID_ARGUMENT|INDEX_NOT_CONTIGUOUS/,
+        });
+      }
+      await t.rejects(store.replaceIndexEntries({ replaced: [], object: compacted }), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await t.rejects(
+        store.replaceIndexEntries({
+          replaced: [current[0]!],
+          object: object('o/3', [entry(TOPIC_A, 0, 5, 19, 0)]),
+        }),
+        { code: 'OBJECT_KEY_CONFLICT' },
+      );
+      t.same(await store.findIndexEntries(TOPIC_A, 0, 0, 10), current, 'nothing changed by refusals');
+
+      // Replacing the whole tail keeps the indexed end; later uploads still append at it.
+      const whole = await store.findIndexEntries(TOPIC_A, 0, 0, 10);
+      await store.replaceIndexEntries({
+        replaced: whole,
+        object: object('c/7', [{ ...entry(TOPIC_A, 0, 5, 29, 0), byteLength: 10 }]),
+      });
+      t.equal(await store.getIndexedEnd(TOPIC_A, 0), 30);
+      t.same((await store.listUnreferencedObjects()).map((o) => o.key).sort(), ['c/1', 'o/2', 'o/3']);
+      await store.commitObject(object('o/4', [entry(TOPIC_A, 0, 30, 39, 0)]));
+      t.same(
+        (await store.findIndexEntries(TOPIC_A, 0, 0, 10)).map((e) => [
+          e.baseOffset,
+          e.lastOffset,
+          e.objectKey,
+        ]),
+        [
+          [5, 29, 'c/7'],
+          [30, 39, 'o/4'],
+        ],
+      );
+      t.equal((await store.getPartitionState(TOPIC_A, 0)).indexedBytes, 1010);
+      await t.rejects(
+        store.replaceIndexEntries({
+          replaced: [{ ...whole[0]!, topicId: TOPIC_B, partition: 7 }],
+          object: object('c/8', [entry(TOPIC_B, 7, 5, 19, 0)]),
+        }),
+        { code: /UNKNOWN_TOPIC_OR_PARTITION|INDEX_RANGE_CHANGED|INVALID_ARGUMENT/ },
+      );
+    },
+  );
+
+  withStore(
     'deleteTopic removes the topic, its index and offsets, and reports freed objects',
     async (t, store) => {
       await twoTopics(store);
@@ -930,6 +1067,14 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
       ['findOffsetByTimestamp', () => store.findOffsetByTimestamp(TOPIC_A, 0, 0)],
       ['listExpiredEntries', () => store.listExpiredEntries(TOPIC_A, 0, 0, 1)],
       ['deleteIndexEntriesBelow', () => store.deleteIndexEntriesBelow(TOPIC_A, 0, 0)],
+      [
+        'replaceIndexEntries',
+        () =>
+          store.replaceIndexEntries({
+            replaced: [{ ...entry(TOPIC_A, 0, 0, 0, 0), objectKey: 'o' }],
+            object: object('c', [entry(TOPIC_A, 0, 0, 0, 0)]),
+          }),
+      ],
       ['getObjectRecord', () => store.getObjectRecord('o')],
       ['listUnreferencedObjects', () => store.listUnreferencedObjects()],
       ['deleteObjectRecords', () => store.deleteObjectRecords(['o'])],
