@@ -59,7 +59,8 @@ interface Report {
 }
 
 const started = Date.now();
-const broker = await spawnBroker({ config: { numPartitions: PARTITIONS } });
+// Info-level broker log: the coordinator's epoch decisions, printed below if the client reports an error.
+const broker = await spawnBroker({ config: { numPartitions: PARTITIONS, logLevel: 'info' } });
 t.teardown(teardownBroker(broker));
 const wire = await WireClient.connect(broker.bootstrap, 'compat-txn-wire');
 t.teardown(() => wire.destroy());
@@ -100,6 +101,10 @@ t.test('commit, abort, commit; read_committed and read_uncommitted read back', a
   }
   t.comment(report.client);
   t.comment(`steps (ms since start): ${report.steps.map(([s, ms]) => `${s} ${ms}`).join(', ')}`);
+  if (report.errors.length > 0) {
+    t.comment('broker log (tail):');
+    for (const line of broker.stderr().split('\n').slice(-60)) t.comment(line);
+  }
   t.same(report.errors, [], 'no client errors');
 
   const committedValues = [...values('c1'), ...values('c3')];

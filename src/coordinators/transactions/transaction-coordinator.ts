@@ -247,7 +247,17 @@ export class TransactionCoordinator {
           exp.producerEpoch === cur.lastProducerEpoch &&
           (exp.producerId === cur.producerId || exp.producerId === cur.previousProducerId);
         const isCurrent = exp.producerId === cur.producerId && exp.producerEpoch === cur.producerEpoch;
-        if (!isCurrent && !isRetry) return fail(ErrorCode.PRODUCER_FENCED);
+        if (!isCurrent && !isRetry) {
+          this.logger.info(
+            {
+              transactionalId,
+              expected: exp,
+              current: { producerId: cur.producerId, producerEpoch: cur.producerEpoch },
+            },
+            'InitProducerId refused: the producer id/epoch given is not the current one (PRODUCER_FENCED)',
+          );
+          return fail(ErrorCode.PRODUCER_FENCED);
+        }
       }
       if (cur.state === 'PrepareCommit' || cur.state === 'PrepareAbort') {
         cur = await this.complete(cur);
@@ -274,6 +284,15 @@ export class TransactionCoordinator {
             producerEpoch: cur.producerEpoch + 1,
             lastProducerEpoch: exp !== null ? cur.producerEpoch : -1,
           };
+      this.logger.info(
+        {
+          transactionalId,
+          producerId: next.producerId,
+          producerEpoch: next.producerEpoch,
+          previousState: cur.state,
+        },
+        'transactional producer initialised: epoch bumped (older instances are fenced)',
+      );
       const rec = await this.save({
         ...next,
         timeoutMs,
@@ -489,7 +508,19 @@ export class TransactionCoordinator {
   /** Shared checks of AddPartitionsToTxn / AddOffsetsToTxn (Kafka's answers). */
   private checkAddable(cur: TxnRecord | undefined, producerId: number, producerEpoch: number): number {
     if (cur === undefined || cur.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
-    if (producerEpoch !== cur.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (producerEpoch !== cur.producerEpoch) {
+      this.logger.info(
+        {
+          transactionalId: cur.transactionalId,
+          producerId,
+          producerEpoch,
+          currentEpoch: cur.producerEpoch,
+          state: cur.state,
+        },
+        'transactional request from a fenced producer epoch (PRODUCER_FENCED)',
+      );
+      return ErrorCode.PRODUCER_FENCED;
+    }
     if (cur.state === 'PrepareCommit' || cur.state === 'PrepareAbort')
       return ErrorCode.CONCURRENT_TRANSACTIONS;
     if (cur.state === 'PrepareEpochFence' || cur.state === 'Dead') return ErrorCode.INVALID_TXN_STATE;
