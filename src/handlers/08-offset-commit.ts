@@ -7,15 +7,15 @@
 // Per-partition retention (v2-4 retentionTimeMs) is ignored, as in Kafka >= 2.1 for new groups.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetCommit } from '../../protocol/messages/index.js';
-import type { OffsetCommitEntry } from '../metadata/metadata-store.js';
 import { defineHandler } from './handler.js';
+import { planOffsetCommit } from './offset-commit-entries.js';
 
 export const offsetCommitHandler = defineHandler(
   OffsetCommit,
   { min: 0, max: 9 },
   {
     async handle(ctx, req) {
-      const { groups, log } = ctx.broker;
+      const { groups } = ctx.broker;
       const respond = (codeFor: (topic: string, partition: number) => number) => ({
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -42,31 +42,7 @@ export const offsetCommitHandler = defineHandler(
         const check = group.validateOffsetCommit(req.memberId, req.groupInstanceId, generationId);
         if (check !== ErrorCode.NONE) return respond(() => check);
       }
-      const now = Date.now();
-      const codes = new Map<string, number>();
-      const entries: OffsetCommitEntry[] = [];
-      for (const t of req.topics) {
-        for (const p of t.partitions) {
-          const key = `${t.name}\0${p.partitionIndex}`;
-          if (log.partition(t.name, p.partitionIndex) === undefined)
-            codes.set(key, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          else if (
-            p.committedMetadata !== null &&
-            Buffer.byteLength(p.committedMetadata) > groups.options.offsetMetadataMaxBytes
-          ) {
-            codes.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-          } else {
-            entries.push({
-              topic: t.name,
-              partition: p.partitionIndex,
-              offset: Number(p.committedOffset),
-              leaderEpoch: p.committedLeaderEpoch,
-              metadata: p.committedMetadata,
-              commitTimestampMs: now,
-            });
-          }
-        }
-      }
+      const { entries, codes } = planOffsetCommit(ctx.broker, req.topics, Date.now());
       await groups.commitOffsets(req.groupId, entries);
       return respond((topic, partition) => codes.get(`${topic}\0${partition}`) ?? ErrorCode.NONE);
     },

@@ -6,15 +6,15 @@
 // A stale producer epoch is INVALID_PRODUCER_EPOCH, as Kafka's offsets-log append answers.
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { TxnOffsetCommit } from '../../protocol/messages/index.js';
-import type { OffsetCommitEntry } from '../metadata/metadata-store.js';
 import { defineHandler } from './handler.js';
+import { planOffsetCommit } from './offset-commit-entries.js';
 
 export const txnOffsetCommitHandler = defineHandler(
   TxnOffsetCommit,
   { min: 0, max: 4 },
   {
     async handle(ctx, req) {
-      const { groups, log, transactions } = ctx.broker;
+      const { groups, transactions } = ctx.broker;
       const respond = (codeFor: (topic: string, partition: number) => number) => ({
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -42,31 +42,7 @@ export const txnOffsetCommitHandler = defineHandler(
         }
         if (check !== ErrorCode.NONE) return respond(() => check);
       }
-      const now = Date.now();
-      const codes = new Map<string, number>();
-      const entries: OffsetCommitEntry[] = [];
-      for (const t of req.topics) {
-        for (const p of t.partitions) {
-          const key = `${t.name}\0${p.partitionIndex}`;
-          if (log.partition(t.name, p.partitionIndex) === undefined)
-            codes.set(key, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          else if (
-            p.committedMetadata !== null &&
-            Buffer.byteLength(p.committedMetadata) > groups.options.offsetMetadataMaxBytes
-          ) {
-            codes.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-          } else {
-            entries.push({
-              topic: t.name,
-              partition: p.partitionIndex,
-              offset: Number(p.committedOffset),
-              leaderEpoch: p.committedLeaderEpoch,
-              metadata: p.committedMetadata,
-              commitTimestampMs: now,
-            });
-          }
-        }
-      }
+      const { entries, codes } = planOffsetCommit(ctx.broker, req.topics, Date.now());
       const code =
         entries.length === 0
           ? ErrorCode.NONE
