@@ -10,7 +10,9 @@
  * delay (connection.failed.authentication.delay.ms) with one message that does not say whether the
  * user or the password was wrong, and the connection is closed after the answer. A second
  * handshake after login (KIP-368 re-authentication) is ILLEGAL_SASL_STATE: sessions never expire
- * (sessionLifetimeMs 0).
+ * (sessionLifetimeMs 0). One authenticate() at a time: a second one while the first awaits its
+ * credential check fails both (the connection already reads one frame at a time before login; this
+ * keeps the session safe on its own).
  */
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -23,6 +25,13 @@ import {
   ScramServerSession,
   scramMechanismByName,
 } from './scram.js';
+
+/**
+ * Largest frame read from a connection that has not logged in (Kafka's sasl.server.max.receive.size
+ * default): SASL tokens are small, so an unauthenticated client cannot make the broker buffer up to
+ * socket.request.max.bytes per connection.
+ */
+export const SASL_MAX_RECEIVE_BYTES = 512 * 1024;
 
 export interface AuthObserver {
   onAuthentication(mechanism: string, ok: boolean): void;
@@ -57,6 +66,8 @@ export class SaslSession {
   /** `User:<name>` once authenticated. */
   principal: string | null = null;
   private scram: ScramServerSession | null = null;
+  /** An authenticate() call is awaiting its credential check. */
+  private busy = false;
 
   constructor(
     private readonly config: SaslConfig,
@@ -94,6 +105,18 @@ export class SaslSession {
 
   /** One client token in, one server token (or an error) out. */
   async authenticate(token: Buffer): Promise<AuthenticateResult> {
+    if (this.busy) {
+      // Several attempts in flight at once would be many password guesses behind one failure
+      // delay: the connection only reads the next frame once this one is answered, and this
+      // catches anything else. Both attempts fail.
+      this.state = 'failed';
+      return {
+        errorCode: ErrorCode.ILLEGAL_SASL_STATE,
+        errorMessage: 'SaslAuthenticate while another is in progress',
+        authBytes: Buffer.alloc(0),
+        close: true,
+      };
+    }
     if (this.state !== 'authenticate' && this.state !== 'raw') {
       return {
         errorCode: ErrorCode.ILLEGAL_SASL_STATE,
@@ -103,15 +126,20 @@ export class SaslSession {
       };
     }
     const mechanism = this.mechanism!;
+    const started = Date.now();
+    this.busy = true;
     try {
-      if (this.scram !== null) {
-        const reply = await this.scram.evaluate(token);
-        if (this.scram.complete) this.succeeded(this.scram.username);
+      const scram = this.scram;
+      if (scram !== null) {
+        const reply = await scram.evaluate(token);
+        this.checkNotSpoiled();
+        if (scram.complete) this.succeeded(scram.username);
         return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: reply, close: false };
       }
       const { user, password } = parsePlainToken(token);
-      if (!(await this.config.credentials.verifyPlain(user, password)))
-        throw new AuthenticationFailed(`wrong password or unknown user ${user}`);
+      const ok = await this.config.credentials.verifyPlain(user, password);
+      this.checkNotSpoiled();
+      if (!ok) throw new AuthenticationFailed(`wrong password or unknown user ${user}`);
       this.succeeded(user);
       return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: Buffer.alloc(0), close: false };
     } catch (err) {
@@ -130,14 +158,26 @@ export class SaslSession {
       );
       this.config.observer?.onAuthentication(mechanism, false);
       // Slow down password guessing; each failed attempt costs the client a new connection too.
-      if (this.config.failureDelayMs > 0) await new Promise((r) => setTimeout(r, this.config.failureDelayMs));
+      // Counted from the start of the attempt, so that a slow check (PBKDF2 against a stored
+      // credential) answers no later than a fast one (unknown user): the timing does not tell them
+      // apart as long as the check is shorter than the delay.
+      const wait = this.config.failureDelayMs - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       return {
         errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED,
         errorMessage: AUTH_FAILED_MESSAGE,
         authBytes: Buffer.alloc(0),
         close: true,
       };
+    } finally {
+      this.busy = false;
     }
+  }
+
+  /** A concurrent SaslAuthenticate (see `busy`) failed the session while this one awaited. */
+  private checkNotSpoiled(): void {
+    if (this.state === 'failed')
+      throw new AuthenticationFailed('another SaslAuthenticate arrived during this one');
   }
 
   private succeeded(user: string): void {

@@ -84,7 +84,9 @@ export async function saltPassword(
   salt: Buffer,
   iterations: number,
 ): Promise<Buffer> {
-  return pbkdf2Async(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, m.keyLength, m.hash);
+  // The password's UTF-8 bytes as they are, no SASLprep/NFKC: Kafka (ScramFormatter) and its clients
+  // hash them unnormalised, so normalising here would lock out users whose passwords change under it.
+  return pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, m.keyLength, m.hash);
 }
 
 export function credentialFromSaltedPassword(

@@ -16,12 +16,17 @@
  *   are in flight, and resumes on 'drain' / completion: a slow reader cannot make us buffer without
  *   bound.
  * - Nothing a client sends can throw out of this class: protocol errors close this connection only.
+ * - On a SASL listener, until the client has logged in: frames over SASL_MAX_RECEIVE_BYTES close the
+ *   connection (as Kafka's sasl.server.max.receive.size), and frames are handled one at a time — the
+ *   next is read only once the previous one is answered (Kafka mutes the channel the same way). So
+ *   a frame pipelined behind a login is judged by the login's outcome, and several SaslAuthenticate
+ *   attempts cannot run at once behind one failure delay.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameBuffer } from '../../protocol/frame-buffer.js';
 import type { ConnectionInfo } from '../handlers/handler.js';
-import type { SaslSession } from '../security/sasl-session.js';
+import { SASL_MAX_RECEIVE_BYTES, type SaslSession } from '../security/sasl-session.js';
 
 export interface ConnectionLimits {
   maxRequestBytes: number;
@@ -70,6 +75,8 @@ export class Connection implements ConnectionInfo {
   private flushScheduled = false;
   /** Set by closeAfterResponses: stop reading, end once every slot is written. */
   private endReason: string | null = null;
+  /** A frame sent before SASL login is being handled: read no further until it is answered. */
+  private awaitingLoginStep = false;
   readonly sasl: SaslSession | null;
   private readonly tlsPrincipal: string | null;
   bytesIn = 0;
@@ -114,22 +121,36 @@ export class Connection implements ConnectionInfo {
     if (this.closed || this.endReason !== null) return;
     this.bytesIn += chunk.length;
     this.incoming.push(chunk);
-    while (!this.closed && this.endReason === null) {
+    this.takeFrames();
+  }
+
+  private takeFrames(): void {
+    while (!this.closed && this.endReason === null && !this.awaitingLoginStep) {
       const size = this.incoming.peekSize();
       if (size === null) return;
-      if (size < 0 || size > this.limits.maxRequestBytes) {
+      const beforeLogin = this.sasl !== null && !this.sasl.authenticated;
+      const max = beforeLogin
+        ? Math.min(this.limits.maxRequestBytes, SASL_MAX_RECEIVE_BYTES)
+        : this.limits.maxRequestBytes;
+      if (size < 0 || size > max) {
         this.close(
-          `request size ${size} outside [0, ${this.limits.maxRequestBytes}] (socket.request.max.bytes)`,
+          beforeLogin
+            ? `request size ${size} outside [0, ${max}] before SASL authentication`
+            : `request size ${size} outside [0, ${max}] (socket.request.max.bytes)`,
         );
         return;
       }
       const frame = this.incoming.takeFrame(size);
       if (frame === null) return;
-      this.handleFrame(frame);
+      if (beforeLogin) {
+        this.awaitingLoginStep = true;
+        this.socket.pause();
+      }
+      this.handleFrame(frame, beforeLogin);
     }
   }
 
-  private handleFrame(frame: Buffer): void {
+  private handleFrame(frame: Buffer, beforeLogin: boolean): void {
     const slot: Slot = { done: false, chunks: null };
     this.slots.push(slot);
     this.inFlight++;
@@ -150,6 +171,10 @@ export class Connection implements ConnectionInfo {
         slot.chunks = chunks;
         this.inFlight--;
         this.scheduleFlush();
+        if (beforeLogin) {
+          this.awaitingLoginStep = false;
+          this.takeFrames();
+        }
         this.maybeResume();
       },
       (err: unknown) => this.failed(err),
@@ -210,7 +235,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private maybeResume(): void {
-    if (this.closed || this.endReason !== null) return;
+    if (this.closed || this.endReason !== null || this.awaitingLoginStep) return;
     if (this.pausedForInFlight && this.inFlight < this.limits.maxInFlightRequests)
       this.pausedForInFlight = false;
     if (!this.pausedForWrite && !this.pausedForInFlight && this.socket.isPaused()) this.socket.resume();

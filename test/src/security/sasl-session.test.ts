@@ -199,3 +199,66 @@ t.test('state machine: SCRAM over v0 raw tokens, and disabled mechanisms', async
     mechanisms: ['SCRAM-SHA-256'],
   });
 });
+
+t.test('state machine: a second SaslAuthenticate while one is in flight fails both', async (t) => {
+  const { config, events } = await sessionConfig(t);
+  const s = new SaslSession(config, '127.0.0.1:6');
+  s.handshake('PLAIN', 1);
+  const [wrong, right] = await Promise.all([
+    s.authenticate(plain('\0alice\0guess')),
+    s.authenticate(plain('\0alice\0wonderland')),
+  ]);
+  t.equal(wrong.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+  t.not(right.errorCode, ErrorCode.NONE, 'the right password behind a wrong one does not log in');
+  t.ok(right.close);
+  t.notOk(s.authenticated, 'not logged in');
+  t.equal(s.principal, null);
+  t.notOk(events.includes('PLAIN:ok'));
+
+  // The other order: the concurrent attempt also spoils a login that would have succeeded.
+  const s2 = new SaslSession(config, '127.0.0.1:7');
+  s2.handshake('PLAIN', 1);
+  const [first, second] = await Promise.all([
+    s2.authenticate(plain('\0alice\0wonderland')),
+    s2.authenticate(plain('\0alice\0guess')),
+  ]);
+  t.not(first.errorCode, ErrorCode.NONE);
+  t.not(second.errorCode, ErrorCode.NONE);
+  t.notOk(s2.authenticated);
+});
+
+t.test('state machine: the failure delay counts from the start of the attempt', async (t) => {
+  // A credential check that takes 150 ms (e.g. PBKDF2 against a stored credential at 16384
+  // iterations) must not make a wrong password answer later than an unknown user would.
+  const { config } = await sessionConfig(t, { failureDelayMs: 300 });
+  const slow = Object.create(config.credentials) as typeof config.credentials;
+  slow.verifyPlain = async () => {
+    await new Promise((r) => setTimeout(r, 150));
+    return false;
+  };
+  const s = new SaslSession({ ...config, credentials: slow }, '127.0.0.1:8');
+  s.handshake('PLAIN', 1);
+  const started = Date.now();
+  const r = await s.authenticate(plain('\0alice\0wrong'));
+  const elapsed = Date.now() - started;
+  t.equal(r.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+  t.ok(elapsed >= 290, `at least the delay (${elapsed} ms)`);
+  t.ok(elapsed < 420, `not the delay on top of the check (${elapsed} ms)`);
+});
+
+t.test('SCRAM passwords are used as UTF-8 bytes, unnormalised (as Kafka and its clients do)', async (t) => {
+  // U+FB01 (the "fi" ligature) and a decomposed é change under NFKC; clients hash them as they are.
+  for (const password of ['\uFB01sh', 'cafe\u0301']) {
+    const dir = t.testdir({ 'users.txt': `carol:${password}\n` });
+    const { credentials } = await store(t, join(dir, 'users.txt'));
+    const { config } = await sessionConfig(t);
+    const s = new SaslSession({ ...config, credentials }, '127.0.0.1:9');
+    s.handshake('SCRAM-SHA-256', 1);
+    const first = scramClientFirst('carol');
+    const r1 = await s.authenticate(Buffer.from(first.message));
+    const final = scramClientFinal(SCRAM_SHA_256, password, first.message, r1.authBytes.toString());
+    const r2 = await s.authenticate(Buffer.from(final.message));
+    t.equal(r2.errorCode, ErrorCode.NONE, JSON.stringify(password));
+    t.ok(s.authenticated);
+  }
+});
