@@ -12,21 +12,25 @@
  *      records of aborted transactions; keep control batches and records without a key. A kept
  *      batch keeps its base offset, last offset delta, timestamps, producer fields and codec; the
  *      kept records are copied byte for byte (so their offsets, timestamps and headers are the
- *      original ones); a batch that loses nothing is kept as stored;
- *   4. ObjectStore.put of the new object, then MetadataStore.replaceIndexEntries swaps the range's
- *      entries for the new ones in one transaction (guarded against a concurrent trim), then the
- *      partition's in-memory index. The old objects are deleted by the sweeper after its grace period.
+ *      original ones); a batch that loses nothing is kept as stored; a rebuilt batch's max timestamp
+ *      is its kept records' (CreateTime); the log's last batch never goes (see keepFinal);
+ *   4. per group of entries that shrank (in offset order): ObjectStore.put of a new object, then
+ *      MetadataStore.replaceIndexEntries swaps the group's entries for the new ones in one
+ *      transaction (guarded against a concurrent trim), then the partition's in-memory index. The old
+ *      objects are deleted by the sweeper after its grace period.
  *
  * Crash safety: nothing changes what readers see before the swap. A crash between put and swap
  * leaves an object no record names: the orphan sweep deletes it.
  *
- * Memory: the key map (bounded as above), one source entry at a time, and the range's output.
+ * Memory: the key map (bounded as above), one source entry at a time, and one rewrite group's
+ * output (step 4 runs per group of about rewriteGroupBytes of source, each its own object and swap).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { readVarint, varintState } from '../../protocol/primitives/varint.js';
+import { readVarint, readVarlong, varintState } from '../../protocol/primitives/varint.js';
 import {
   ATTRIBUTES_POS,
+  BASE_TIMESTAMP_POS,
   BATCH_LENGTH_POS,
   BATCH_LOG_OVERHEAD,
   COMPRESSION_CODEC_MASK,
@@ -34,12 +38,14 @@ import {
   CRC_POS,
   CRC_START_POS,
   LAST_OFFSET_DELTA_POS,
+  MAX_TIMESTAMP_POS,
   PRODUCER_ID_POS,
   RECORDS_COUNT_POS,
   RECORDS_POS,
   readBatchMaxTimestamp,
   readSafeInt64,
   splitBatches,
+  TIMESTAMP_TYPE_BIT,
   TRANSACTIONAL_BIT,
 } from '../../protocol/records/batch.js';
 import { compressSync, decompressSync } from '../../protocol/records/compression.js';
@@ -57,6 +63,11 @@ export interface CompactorOptions {
   backoffMs: number;
   /** log.cleaner.dedupe.buffer.size: a pass stops growing its range once its key map is this large. */
   dedupeBufferBytes: number;
+  /**
+   * A pass rewrites and swaps its range in groups of about this many source bytes, each its own
+   * object and index swap, so memory holds one group's output (default 64 MiB).
+   */
+  rewriteGroupBytes?: number;
 }
 
 /** What one pass did (also logged). */
@@ -106,11 +117,14 @@ const MAX_DECOMPRESSED = 256 * 1024 * 1024;
 const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
 const DEFAULT_MIN_DIRTY_RATIO = 0.5;
 const STOP_WAIT_MS = 10_000;
+const DEFAULT_REWRITE_GROUP_BYTES = 64 * 1024 * 1024;
 
 interface SourceRecord {
   offset: number;
   key: Buffer | null;
   isTombstone: boolean;
+  /** Relative to the batch's base timestamp. */
+  timestampDelta: number;
   /** The record as stored: length varint + body. */
   raw: Buffer;
 }
@@ -266,100 +280,98 @@ export class LogCompactor {
     const first = entries[0]!;
     const last = entries[entries.length - 1]!;
 
-    // 2. Rewrite the range.
-    const out: { bytes: Buffer; lastOffset: number; maxTimestamp: number }[] = [];
-    let bytesBefore = 0;
-    let recordsBefore = 0;
-    let recordsAfter = 0;
-    let tombstonesDropped = 0;
-    let abortedDropped = 0;
-    let tombstoneExpiryMs = Number.POSITIVE_INFINITY;
-    let lastSource: { bytes: Buffer; lastOffset: number; maxTimestamp: number } | null = null;
-    const tombstoneHorizon = now - deleteRetentionMs;
-    for (const e of entries) {
-      bytesBefore += e.byteLength;
-      for (const batch of splitBatches(await this.store.readIndexEntry(e)).batches) {
-        const base = Number(batch.readBigInt64BE(0));
-        const lastOffset = base + batch.readInt32BE(LAST_OFFSET_DELTA_POS);
-        const maxTimestamp = readBatchMaxTimestamp(batch);
-        lastSource = { bytes: batch, lastOffset, maxTimestamp };
-        if (!isData(batch)) {
-          recordsBefore++;
-          if (lastOffset >= logStart) {
-            out.push({ bytes: batch, lastOffset, maxTimestamp });
-            recordsAfter++;
-          }
-          continue;
-        }
-        const records = [...sourceRecords(batch)];
-        recordsBefore += records.length;
-        if (isAborted(batch, aborted)) {
-          abortedDropped += records.length;
-          continue;
-        }
-        const expired = maxTimestamp < tombstoneHorizon;
-        const kept: SourceRecord[] = [];
-        let keptTombstone = false;
-        for (const r of records) {
-          if (r.offset < logStart) continue;
-          if (r.key !== null) {
-            const latest = map.get(r.key.toString('latin1'));
-            if (latest !== undefined && latest > r.offset) continue;
-          }
-          if (r.isTombstone && expired) {
-            tombstonesDropped++;
-            continue;
-          }
-          if (r.isTombstone) keptTombstone = true;
-          kept.push(r);
-        }
-        if (keptTombstone)
-          tombstoneExpiryMs = Math.min(tombstoneExpiryMs, maxTimestamp + deleteRetentionMs + 1);
-        recordsAfter += kept.length;
-        if (kept.length === 0) continue;
-        const bytes = kept.length === records.length ? batch : rebuildBatch(batch, kept);
-        out.push({ bytes, lastOffset, maxTimestamp });
-      }
-    }
-    // An index entry cannot be empty: a range compacted to nothing keeps its last batch as stored.
-    if (out.length === 0 && lastSource !== null) out.push(lastSource);
-    const bytesAfter = out.reduce((n, b) => n + b.bytes.length, 0);
-
     const result: CompactionResult = {
       topic: p.topicName,
       partition: p.id,
       firstOffset: first.baseOffset,
       lastOffset: last.lastOffset,
       entriesBefore: entries.length,
-      entriesAfter: entries.length,
-      bytesBefore,
-      bytesAfter,
-      recordsBefore,
-      recordsAfter,
+      entriesAfter: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsBefore: 0,
+      recordsAfter: 0,
       keys: map.size,
-      tombstonesDropped,
-      abortedDropped,
+      tombstonesDropped: 0,
+      abortedDropped: 0,
       stoppedAtBufferLimit,
       swapped: false,
       durationMs: 0,
     };
-    if (bytesAfter < bytesBefore) {
-      // 3. New object, then the atomic index swap.
-      const newEntries = planEntries(p, first.baseOffset, last.lastOffset, out);
+    const ctx: RewriteContext = {
+      map,
+      aborted,
+      logStart,
+      deleteRetentionMs,
+      tombstoneHorizon: now - deleteRetentionMs,
+      tombstoneExpiryMs: Number.POSITIVE_INFINITY,
+    };
+    // 2. Rewrite the range group by group (about rewriteGroupBytes of source each): each group that
+    // shrinks becomes its own object and index swap, so memory holds one group's output, and the
+    // already clean part of the log is rewritten only where the new key map supersedes something.
+    const groupBytes = this.opts.rewriteGroupBytes ?? DEFAULT_REWRITE_GROUP_BYTES;
+    // When nothing follows the range, its last batch stays as stored: a consumer positioned past
+    // the last kept batch would otherwise get empty fetches below the high watermark until new data
+    // arrives (Kafka never cleans its active segment). The next pass with data after it may drop it.
+    const keepFinal = last.lastOffset + 1 >= p.highWatermark;
+    let groupStart = 0;
+    while (groupStart < entries.length) {
+      let groupEnd = groupStart;
+      let sourceBytes = 0;
+      const out: OutBatch[] = [];
+      let lastSource: OutBatch | null = null;
+      // A group that would compact to nothing takes the next entries too: an index entry cannot be
+      // empty, and keeping a superseded batch in its place would bring old values back.
+      while (
+        groupEnd < entries.length &&
+        (groupEnd === groupStart || sourceBytes < groupBytes || out.length === 0)
+      ) {
+        const e = entries[groupEnd]!;
+        sourceBytes += e.byteLength;
+        const keepLastBatch = keepFinal && groupEnd === entries.length - 1;
+        lastSource = (await this.rewriteEntry(e, ctx, result, out, keepLastBatch)) ?? lastSource;
+        groupEnd++;
+      }
+      // Only when the whole rest of the range compacted to nothing: keep its last batch as stored
+      // (an index entry cannot be empty). It is the range's last batch, so nothing after it
+      // supersedes its records (an older value it holds is followed by the newer one in the same
+      // batch): it only lost expired tombstones, aborted records or records below the log start.
+      if (out.length === 0 && lastSource !== null) out.push(lastSource);
+      const group = entries.slice(groupStart, groupEnd);
+      groupStart = groupEnd;
+      const bytesAfter = out.reduce((n, b) => n + b.bytes.length, 0);
+      result.bytesBefore += sourceBytes;
+      if (bytesAfter >= sourceBytes) {
+        result.bytesAfter += sourceBytes;
+        result.entriesAfter += group.length;
+        continue;
+      }
+      // 3. New object, then the atomic index swap of this group.
+      const gFirst = group[0]!;
+      const gLast = group[group.length - 1]!;
+      const newEntries = planEntries(p, gFirst.baseOffset, gLast.lastOffset, out);
       const key = compactedObjectKey();
-      await this.objects.put(
-        key,
-        out.map((b) => b.bytes),
-      );
-      const swapped = await this.store.swapCompacted(p, entries, {
-        key,
-        sizeBytes: bytesAfter,
-        createdAtMs: Date.now(),
-        entries: newEntries,
-      });
+      // Until the swap names it, the object has no record: keep the orphan sweep off it.
+      const release = this.store.holdPendingObject(key);
+      let swapped: Awaited<ReturnType<LogStore['swapCompacted']>>;
+      try {
+        await this.objects.put(
+          key,
+          out.map((b) => b.bytes),
+        );
+        swapped = await this.store.swapCompacted(p, group, {
+          key,
+          sizeBytes: bytesAfter,
+          createdAtMs: Date.now(),
+          entries: newEntries,
+        });
+      } finally {
+        release();
+      }
       if (swapped === null) {
         // The range changed meanwhile (retention, DeleteRecords, deletion): the new object is an
-        // orphan for the sweeper; the next pass starts over.
+        // orphan for the sweeper; groups swapped before stay (each swap is whole); the next pass
+        // starts over.
         this.log.info(
           { topic: p.topicName, partition: p.id },
           'compaction pass abandoned: the partition index changed meanwhile',
@@ -367,17 +379,105 @@ export class LogCompactor {
         return null;
       }
       result.swapped = true;
-      result.entriesAfter = newEntries.length;
+      result.bytesAfter += bytesAfter;
+      result.entriesAfter += newEntries.length;
     }
     st.cleanedEnd = last.lastOffset + 1;
-    st.tombstoneExpiryMs = tombstoneExpiryMs;
+    st.tombstoneExpiryMs = ctx.tombstoneExpiryMs;
     result.durationMs = Math.round(performance.now() - started);
     this.stats.passes++;
-    this.stats.bytesBefore += bytesBefore;
-    this.stats.bytesAfter += result.swapped ? bytesAfter : bytesBefore;
+    this.stats.bytesBefore += result.bytesBefore;
+    this.stats.bytesAfter += result.bytesAfter;
     this.log.info(result, 'compaction pass');
     return result;
   }
+
+  /**
+   * Appends the kept batches of one source entry to `out`; returns its last batch as stored.
+   * keepLastBatch: the entry ends the log, and its last batch must not vanish: its tombstones are
+   * kept and, aborted, it is kept as stored. Its last record is never superseded (nothing follows),
+   * so the batch keeps at least that record and its offset span.
+   */
+  private async rewriteEntry(
+    e: LocatedIndexEntry,
+    ctx: RewriteContext,
+    result: CompactionResult,
+    out: OutBatch[],
+    keepLastBatch: boolean,
+  ): Promise<OutBatch | null> {
+    const { map, aborted, logStart } = ctx;
+    let lastSource: OutBatch | null = null;
+    const { batches } = splitBatches(await this.store.readIndexEntry(e));
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const base = Number(batch.readBigInt64BE(0));
+      const lastOffset = base + batch.readInt32BE(LAST_OFFSET_DELTA_POS);
+      const maxTimestamp = readBatchMaxTimestamp(batch);
+      lastSource = { bytes: batch, lastOffset, maxTimestamp };
+      const isFinal = keepLastBatch && i === batches.length - 1;
+      if (!isData(batch)) {
+        result.recordsBefore++;
+        if (lastOffset >= logStart) {
+          out.push({ bytes: batch, lastOffset, maxTimestamp });
+          result.recordsAfter++;
+        }
+        continue;
+      }
+      const records = [...sourceRecords(batch)];
+      result.recordsBefore += records.length;
+      if (isAborted(batch, aborted)) {
+        if (isFinal)
+          out.push(lastSource); // read_committed readers skip it by the aborted index
+        else result.abortedDropped += records.length;
+        continue;
+      }
+      const expired = !isFinal && maxTimestamp < ctx.tombstoneHorizon;
+      const kept: SourceRecord[] = [];
+      let keptTombstone = false;
+      for (const r of records) {
+        if (r.offset < logStart) continue;
+        if (r.key !== null) {
+          const latest = map.get(r.key.toString('latin1'));
+          if (latest !== undefined && latest > r.offset) continue;
+        }
+        if (r.isTombstone && expired) {
+          result.tombstonesDropped++;
+          continue;
+        }
+        if (r.isTombstone) keptTombstone = true;
+        kept.push(r);
+      }
+      // A tombstone kept only because its batch ends the log is not a reason to come back.
+      if (keptTombstone && !(isFinal && maxTimestamp < ctx.tombstoneHorizon))
+        ctx.tombstoneExpiryMs = Math.min(ctx.tombstoneExpiryMs, maxTimestamp + ctx.deleteRetentionMs + 1);
+      result.recordsAfter += kept.length;
+      if (kept.length === 0) continue;
+      if (kept.length === records.length) {
+        out.push({ bytes: batch, lastOffset, maxTimestamp });
+      } else {
+        const bytes = rebuildBatch(batch, kept);
+        out.push({ bytes, lastOffset, maxTimestamp: readBatchMaxTimestamp(bytes) });
+      }
+    }
+    return lastSource;
+  }
+}
+
+interface OutBatch {
+  bytes: Buffer;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+/** What every group of one pass shares. */
+interface RewriteContext {
+  map: ReadonlyMap<string, number>;
+  aborted: readonly AbortedTxn[];
+  logStart: number;
+  deleteRetentionMs: number;
+  tombstoneHorizon: number;
+  /** When the earliest tombstone kept so far may be dropped. */
+  tombstoneExpiryMs: number;
 }
 
 function isData(batch: Buffer): boolean {
@@ -407,7 +507,8 @@ function* sourceRecords(batch: Buffer): Generator<SourceRecord> {
     pos += varintState.length;
     const bodyEnd = pos + length;
     let q = pos + 1; // attributes
-    q += varintLength(section, q); // timestampDelta (a varlong; only its length matters here)
+    const timestampDelta = readVarlong(section, q);
+    q += varintState.length;
     const offsetDelta = readVarint(section, q);
     q += varintState.length;
     const keyLength = readVarint(section, q);
@@ -419,17 +520,11 @@ function* sourceRecords(batch: Buffer): Generator<SourceRecord> {
       offset: base + offsetDelta,
       key,
       isTombstone: valueLength < 0,
+      timestampDelta,
       raw: section.subarray(start, bodyEnd),
     };
     pos = bodyEnd;
   }
-}
-
-/** Bytes of the (zig-zag) varint or varlong at `pos`. */
-function varintLength(buf: Buffer, pos: number): number {
-  let n = 1;
-  while ((buf[pos + n - 1]! & 0x80) !== 0) n++;
-  return n;
 }
 
 /**
@@ -445,6 +540,15 @@ function rebuildBatch(source: Buffer, kept: readonly SourceRecord[]): Buffer {
   section.copy(out, RECORDS_POS);
   out.writeInt32BE(out.length - BATCH_LOG_OVERHEAD, BATCH_LENGTH_POS);
   out.writeInt32BE(kept.length, RECORDS_COUNT_POS);
+  // CreateTime: the max timestamp is the kept records' (as Kafka's cleaner does); ListOffsets by max
+  // timestamp and the index entries' max timestamps must not name a record that is gone.
+  // LogAppendTime: the max timestamp is the append time of every record; it stays.
+  if ((source.readUInt16BE(ATTRIBUTES_POS) & TIMESTAMP_TYPE_BIT) === 0) {
+    const baseTimestamp = source.readBigInt64BE(BASE_TIMESTAMP_POS);
+    let maxDelta = kept[0]!.timestampDelta;
+    for (const r of kept) if (r.timestampDelta > maxDelta) maxDelta = r.timestampDelta;
+    out.writeBigInt64BE(baseTimestamp + BigInt(maxDelta), MAX_TIMESTAMP_POS);
+  }
   out.writeUInt32BE(crc32c(out.subarray(CRC_START_POS)), CRC_POS);
   return out;
 }

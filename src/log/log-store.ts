@@ -193,6 +193,8 @@ export class LogStore {
   private indexLock: Promise<unknown> = Promise.resolve();
   /** The log cleaner of compacted topics (null when compaction is disabled). */
   compactor: LogCompactor | null = null;
+  /** Objects being written and not yet named by a record (compaction): the orphan sweep skips them. */
+  private readonly pendingObjects = new Set<string>();
   readonly stats = { objectsUploaded: 0, bytesUploaded: 0, uploadFailures: 0 };
 
   private constructor(
@@ -1019,6 +1021,18 @@ export class LogStore {
     return run;
   }
 
+  /**
+   * Marks an object about to be written and then committed (compaction): until the returned release
+   * is called, the orphan sweep leaves it alone, whatever its age (a slow swap, or an object store
+   * clock behind ours). Release only once the commit is done or abandoned.
+   */
+  holdPendingObject(key: string): () => void {
+    this.pendingObjects.add(key);
+    return () => {
+      this.pendingObjects.delete(key);
+    };
+  }
+
   /** The stored bytes of one index entry (whole batches), through the object range cache. */
   readIndexEntry(entry: LocatedIndexEntry): Promise<Buffer> {
     return this.cache.get(entry.objectKey, entry.byteOffset, entry.byteLength);
@@ -1143,6 +1157,7 @@ export class LogStore {
       // A topic of the failed commit was deleted since: that exact commit can no longer be made;
       // start over with a fresh object (the old one becomes an orphan for the sweeper).
       this.failedCommit = null;
+      retry.release();
     }
     const started = performance.now();
     const checkpointLsn = this.durableLsn;
@@ -1182,9 +1197,18 @@ export class LogStore {
       return 0;
     }
     const key = objectKey();
-    await this.objects.put(key, chunks);
+    // Held against the orphan sweep from before the PUT until the commit is settled: a commit that
+    // keeps failing (metadata store down) for longer than the sweep's grace period must not find
+    // its object deleted when it finally lands.
+    const release = this.holdPendingObject(key);
+    try {
+      await this.objects.put(key, chunks);
+    } catch (err) {
+      release();
+      throw err;
+    }
     const live = plan.filter((x) => !x.p.topic.deleted);
-    return this.commitUploaded({ key, size, live, checkpointLsn, started });
+    return this.commitUploaded({ key, size, live, checkpointLsn, started, release });
   }
 
   /**
@@ -1207,6 +1231,7 @@ export class LogStore {
       });
       this.failedCommit = null;
     }
+    u.release();
     for (const x of live) {
       const entry: LocatedIndexEntry = { ...x.entry, objectKey: key };
       x.p.objectIndex.push(entry);
@@ -1274,6 +1299,11 @@ export class LogStore {
   /** Apply retention.ms / retention.bytes to uploaded data; delete objects nothing references. */
   async runRetention(now = Date.now()): Promise<void> {
     for (const topic of this.topics()) {
+      // Idle producer ids expire whatever the cleanup policy (a compact-only topic would otherwise
+      // keep every producer id it ever saw, in memory and in its snapshots).
+      for (const p of topic.partitions) {
+        p.producers.expire(now, this.opts.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+      }
       // cleanup.policy=compact alone keeps data regardless of time and size (the compactor shrinks it).
       if (
         !(this.topicConfig(topic, 'cleanup.policy') ?? 'delete').split(',').some((x) => x.trim() === 'delete')
@@ -1282,7 +1312,6 @@ export class LogStore {
       const retentionMs = Number(this.topicConfig(topic, 'retention.ms') ?? -1);
       const retentionBytes = Number(this.topicConfig(topic, 'retention.bytes') ?? -1);
       for (const p of topic.partitions) {
-        p.producers.expire(now, this.opts.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
         let newStart = p.logStartOffset;
         const live = p.objectIndex.filter((e) => e.lastOffset >= p.logStartOffset);
         if (retentionMs >= 0) {
@@ -1325,6 +1354,8 @@ export class LogStore {
     const orphans: string[] = [];
     for await (const o of this.objects.list('data/')) {
       if (now - o.lastModified.getTime() < graceMs) continue;
+      // Checked before the record: a key no longer pending has its record already, or never will.
+      if (this.pendingObjects.has(o.key)) continue;
       if ((await this.metadata.getObjectRecord(o.key)) === null) orphans.push(o.key);
     }
     if (orphans.length > 0) {
@@ -1407,6 +1438,8 @@ interface UploadedObject {
   live: { p: Partition; entry: Mutable<IndexEntry> }[];
   checkpointLsn: number;
   started: number;
+  /** Ends the orphan sweep's hold on `key` (held from before the PUT until the commit is settled). */
+  release: () => void;
 }
 
 /** Resolves once the partition's high watermark reaches `end` (or the topic goes away). */

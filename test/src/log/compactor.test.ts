@@ -14,6 +14,7 @@ import { ErrorCode } from '../../../protocol/error-codes.js';
 import {
   ATTRIBUTES_POS,
   BASE_SEQUENCE_POS,
+  BASE_TIMESTAMP_POS,
   COMPRESSION_CODEC_MASK,
   CONTROL_BIT,
   LAST_OFFSET_DELTA_POS,
@@ -299,8 +300,17 @@ t.test('a rewritten batch keeps its header fields, its offsets span and its code
     t.equal(readSafeInt64(a, PRODUCER_ID_POS), 42);
     t.equal(a.readInt16BE(PRODUCER_EPOCH_POS), 3);
     t.equal(a.readInt32BE(BASE_SEQUENCE_POS), s.readInt32BE(BASE_SEQUENCE_POS), `${codec}: base sequence`);
-    t.equal(readBatchMaxTimestamp(a), readBatchMaxTimestamp(s), `${codec}: max timestamp`);
     const kept = [...iterateRecords(a, { maxDecompressedBytes: 1 << 20, verifyCrc: true })];
+    t.equal(
+      readBatchMaxTimestamp(a),
+      Math.max(...kept.map((r) => Number(r.timestamp))),
+      `${codec}: max timestamp of the kept records (CreateTime)`,
+    );
+    t.equal(
+      a.readBigInt64BE(BASE_TIMESTAMP_POS),
+      s.readBigInt64BE(BASE_TIMESTAMP_POS),
+      `${codec}: base timestamp`,
+    );
     const last = i === after.length - 1;
     t.same(
       kept.map((r) => r.offsetDelta),
@@ -334,11 +344,19 @@ t.test('tombstones are kept until delete.retention.ms, then dropped', async (t) 
     'the expired tombstone and what it deleted are gone; the fresh tombstone stays',
   );
   t.equal(await log.compactor!.runOnce(NOW), null, 'nothing to do before the tombstone expires');
-  const later = await log.compactor!.runOnce(NOW + 2 * 3_600_000);
-  t.equal(later?.tombstonesDropped, 1, 'the cleaner comes back for the tombstone once it expires');
+  // Expired, but the log's last batch: it stays so a consumer at offset 4 is not stranded.
+  t.equal((await log.compactor!.runOnce(NOW + 2 * 3_600_000))?.swapped ?? false, false);
+  t.equal(await log.compactor!.runOnce(NOW + 2 * 3_600_000), null, 'and is no reason to come back');
+  await produce(log, 't', [{ key: 'next', value: 'n' }], { ts: NOW - 2 * DAY });
+  await log.flush();
+  const later = await compact(log, 't', NOW + 2 * 3_600_000);
+  t.equal(later.tombstonesDropped, 1, 'once data follows it, the next pass drops the expired tombstone');
   t.same(
     (await readAll(log, 't')).map((r) => [r.offset, r.key, r.value]),
-    [[2, 'keep', 'k']],
+    [
+      [2, 'keep', 'k'],
+      [5, 'next', 'n'],
+    ],
   );
 });
 
@@ -556,3 +574,330 @@ async function listKeys(objects: MemoryObjectStore): Promise<string[]> {
   for await (const o of objects.list('')) keys.push(o.key);
   return keys;
 }
+
+t.test('ListOffsets max timestamp after a pass removed the record that carried it', async (t) => {
+  const { log } = await openLog(t);
+  await log.createTopic('ts', 1, { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0' });
+  const T = NOW - DAY;
+  // Offset 0: a@T, offset 1: b@T+5000 (one batch); offset 2: b@T+1000 supersedes it.
+  await produce(log, 'ts', [
+    { key: 'a', value: 'a0' },
+    { key: 'b', value: 'b0', timestampDelta: 5000 },
+  ]);
+  await produce(log, 'ts', [{ key: 'b', value: 'b1' }], { ts: T + 1000 });
+  await log.flush();
+  const p = log.partition('ts', 0)!;
+  t.same(await log.offsetOfMaxTimestamp(p), { offset: 1, timestamp: T + 5000 });
+  t.ok((await compact(log, 'ts')).swapped);
+  t.same(
+    await log.offsetOfMaxTimestamp(p),
+    { offset: 2, timestamp: T + 1000 },
+    'the largest timestamp still in the log',
+  );
+  const [rebuilt] = await readBatches(log, 'ts');
+  t.equal(readBatchMaxTimestamp(rebuilt!), T, "a rebuilt batch's max timestamp is its kept records'");
+  t.same(await log.offsetForTimestamp(p, T + 1), { offset: 2, timestamp: T + 1000 });
+});
+
+t.test('a pass over a long clean log rewrites it in bounded groups, only where it shrinks', async (t) => {
+  const groupBytes = 4096;
+  const { log, objects } = await openLog(t, {
+    compaction: {
+      enabled: true,
+      backoffMs: 1 << 30,
+      dedupeBufferBytes: 128 * 1024 * 1024,
+      rewriteGroupBytes: groupBytes,
+    },
+  });
+  await log.createTopic('long', 1, { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0' });
+  const value = 'x'.repeat(200);
+  // 12 uploads of 10 keys each (~2.5 KiB per entry); each upload rewrites half of the previous one's keys.
+  for (let u = 0; u < 12; u++) {
+    const records: Rec[] = Array.from({ length: 10 }, (_, i) => ({ key: `k${u * 5 + i}`, value }));
+    await produce(log, 'long', records);
+    await log.flush();
+  }
+  const sizes = async () => {
+    const m = new Map<string, number>();
+    for await (const o of objects.list('')) m.set(o.key, o.sizeBytes);
+    return m;
+  };
+  const before = await sizes();
+  const first = await compact(log, 'long');
+  t.ok(first.swapped);
+  const afterFirst = await sizes();
+  const written = [...afterFirst].filter(([k]) => !before.has(k)).map(([, s]) => s);
+  t.ok(written.length > 1, `${written.length} objects written`);
+  for (const s of written) t.ok(s <= 2 * groupBytes, `an object of ${s} bytes (group ${groupBytes})`);
+  // One more write of one key: the next pass rewrites only the group holding its older value.
+  await produce(log, 'long', [{ key: 'k0', value }]);
+  await log.flush();
+  const expected = latestPerKey(await readAll(log, 'long'));
+  const second = await compact(log, 'long');
+  t.ok(second.swapped);
+  const afterSecond = await sizes();
+  const rewritten = [...afterSecond].filter(([k]) => !afterFirst.has(k)).map(([, s]) => s);
+  const total = rewritten.reduce((n, s) => n + s, 0);
+  t.ok(total < first.bytesAfter / 2, `second pass wrote ${total} bytes of a ${first.bytesAfter}-byte log`);
+  t.same(await readAll(log, 'long'), expected);
+  t.equal(expected.length, 65);
+});
+
+t.test('idle producer ids of a compact-only topic expire', async (t) => {
+  const { log } = await openLog(t, { producerIdExpirationMs: 60_000 });
+  await log.createTopic('c', 1, { 'cleanup.policy': 'compact' });
+  await produce(log, 'c', [{ key: 'a', value: '1' }], { pid: 7, epoch: 0, seq: 0 });
+  const p = log.partition('c', 0)!;
+  t.equal(p.producers.producers.size, 1);
+  await log.runRetention(Date.now() + 120_000);
+  t.equal(p.producers.producers.size, 0, 'expired like on a delete topic');
+});
+
+t.test('a consumer positioned on the last record of the log is not left behind an empty range', async (t) => {
+  const { log } = await openLog(t);
+  await log.createTopic('end', 1, { 'cleanup.policy': 'compact', 'delete.retention.ms': '0' });
+  await produce(log, 'end', [{ key: 'b', value: '1' }]);
+  await produce(log, 'end', [{ key: 'a', value: null }]); // the log's last record: an expired tombstone
+  await log.flush();
+  await compact(log, 'end');
+  const p = log.partition('end', 0)!;
+  t.equal(p.highWatermark, 2);
+  // A consumer that read offset 0 fetches at 1: it must get a batch that takes it to the end.
+  const r = await log.readPartition(p, 1, 1 << 20);
+  t.equal(r.errorCode, ErrorCode.NONE);
+  const batches = r.records.flatMap((c) => splitBatches(c).batches);
+  const reached = batches.map((b) => Number(b.readBigInt64BE(0)) + b.readInt32BE(LAST_OFFSET_DELTA_POS) + 1);
+  t.equal(Math.max(0, ...reached), 2, 'the fetch moves the consumer to the high watermark');
+  // Once more data follows, the next pass may drop that tombstone.
+  await produce(log, 'end', [{ key: 'c', value: '2' }]);
+  await log.flush();
+  await compact(log, 'end');
+  t.same(
+    (await readAll(log, 'end')).map((x) => [x.offset, x.key]),
+    [
+      [0, 'b'],
+      [2, 'c'],
+    ],
+  );
+});
+
+t.test(
+  'uploads and a DeleteRecords landing while a pass writes: swaps stay exact, a restart agrees',
+  async (t) => {
+    const metadata = new MemoryMetadataStore();
+    const objects = new MemoryObjectStore();
+    // Hold the compacted object's PUT until the test lets it go.
+    let release: () => void = () => undefined;
+    let held: Promise<void> | null = null;
+    const put = objects.put.bind(objects);
+    objects.put = async (key, body) => {
+      if (key.endsWith('.compacted.kbatch') && held !== null) await held;
+      return put(key, body);
+    };
+    const small = { enabled: true, backoffMs: 1 << 30, dedupeBufferBytes: 1 << 27, rewriteGroupBytes: 1500 };
+    const { log } = await openLog(t, { compaction: small }, { metadata, objects });
+    await log.createTopic('race', 1, { 'cleanup.policy': 'compact,delete' });
+    for (let u = 0; u < 8; u++) {
+      await produce(
+        log,
+        'race',
+        Array.from({ length: 8 }, (_, i) => ({
+          key: `k${(u * 4 + i) % 20}`,
+          value: `u${u}-${'v'.repeat(40)}`,
+        })),
+      );
+      await log.flush();
+    }
+    const p = log.partition('race', 0)!;
+    held = new Promise((r) => {
+      release = r;
+    });
+    const pass = log.compactor!.compact(p);
+    await new Promise((r) => setTimeout(r, 20));
+    // While the first group's object is being written: more uploads, and the log start moves into the log.
+    await produce(log, 'race', [{ key: 'k1', value: 'late' }]);
+    await log.flush();
+    await log.deleteRecords(p, 3);
+    held = null;
+    release();
+    await pass;
+    const seen = await readAll(log, 'race');
+    const latest = new Map(seen.map((r) => [r.key, r.value]));
+    t.equal(latest.get('k1'), 'late', 'the upload made during the pass is readable');
+    t.ok(
+      seen.every((r) => r.offset >= 3),
+      'nothing below the log start is served',
+    );
+    t.same(
+      seen.map((r) => r.offset),
+      [...new Set(seen.map((r) => r.offset))].sort((a, b) => a - b),
+      'offsets ascend, no duplicates',
+    );
+    // The in-memory index is the store's, entry for entry, and gap-free.
+    const stored = await metadata.findIndexEntries(p.topicId, 0, 0, Number.MAX_SAFE_INTEGER);
+    t.same(
+      p.objectIndex.map((e) => [e.baseOffset, e.lastOffset, e.objectKey]),
+      stored.map((e) => [e.baseOffset, e.lastOffset, e.objectKey]),
+    );
+    for (let i = 1; i < stored.length; i++) t.equal(stored[i]!.baseOffset, stored[i - 1]!.lastOffset + 1);
+    // Every compaction until nothing changes, then a restart reads the same log.
+    for (let i = 0; i < 5 && (await log.compactor!.compact(p)) !== null; i++);
+    const final = await readAll(log, 'race');
+    t.same(
+      final.map((r) => [r.key, r.value]),
+      [...new Map(final.map((r) => [r.key, r])).values()].map((r) => [r.key, r.value]),
+      'one record per key once converged',
+    );
+    await log.close();
+    const reopened = await openLog(t, { compaction: small }, { metadata, objects });
+    t.same(await readAll(reopened.log, 'race'), final, 'a restart loads the same compacted log');
+  },
+);
+
+t.test('a retried idempotent batch whose original was compacted away is still a duplicate', async (t) => {
+  const metadata = new MemoryMetadataStore();
+  const objects = new MemoryObjectStore();
+  const { log } = await openLog(t, {}, { metadata, objects });
+  await log.createTopic('idem2', 1, { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0' });
+  const send = async (l: LogStore, seq: number, value: string) => {
+    const batch = buildRecordBatch({
+      baseTimestamp: NOW - DAY,
+      records: [{ key: 'a', value }],
+      producerId: 9,
+      producerEpoch: 0,
+      baseSequence: seq,
+    });
+    const [r] = await l.produce([{ topic: 'idem2', partition: 0, records: batch }], 5000);
+    return r!;
+  };
+  t.equal((await send(log, 0, 'v0')).baseOffset, 0);
+  t.equal((await send(log, 1, 'v1')).baseOffset, 1);
+  await log.flush();
+  await compact(log, 'idem2');
+  t.same(
+    (await readAll(log, 'idem2')).map((r) => r.offset),
+    [1],
+    'the first batch is gone from the log',
+  );
+  const retry = await send(log, 0, 'v0');
+  t.equal(retry.errorCode, ErrorCode.NONE);
+  t.equal(retry.baseOffset, 0, 'answered with the original offset');
+  t.equal(log.partition('idem2', 0)!.highWatermark, 2, 'nothing appended');
+  await log.close();
+  const { log: again } = await openLog(t, {}, { metadata, objects });
+  const afterRestart = await send(again, 1, 'v1');
+  t.equal(afterRestart.baseOffset, 1, 'after a restart too');
+  t.equal(again.partition('idem2', 0)!.highWatermark, 2);
+  t.equal((await send(again, 2, 'v2')).baseOffset, 2, 'the next sequence is appended');
+});
+
+t.test('a topic deleted while a pass writes: the pass gives up, nothing is swapped in', async (t) => {
+  const metadata = new MemoryMetadataStore();
+  const objects = new MemoryObjectStore();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const put = objects.put.bind(objects);
+  objects.put = async (key, body) => {
+    if (key.endsWith('.compacted.kbatch')) await held;
+    return put(key, body);
+  };
+  const { log } = await openLog(t, {}, { metadata, objects });
+  await log.createTopic('gone', 1, { 'cleanup.policy': 'compact' });
+  for (let i = 0; i < 20; i++) await produce(log, 'gone', [{ key: `k${i % 2}`, value: `v${i}` }]);
+  await log.flush();
+  const p = log.partition('gone', 0)!;
+  const pass = log.compactor!.compact(p);
+  await new Promise((r) => setTimeout(r, 20));
+  await log.deleteTopic('gone');
+  release();
+  t.equal(await pass, null, 'abandoned');
+  t.equal(log.partition('gone', 0), undefined);
+  const unreferenced = await metadata.listUnreferencedObjects();
+  t.ok(
+    unreferenced.every((o) => !o.key.endsWith('.compacted.kbatch')),
+    'the compacted object was never committed (an orphan for the sweep)',
+  );
+  t.equal(await log.sweepOrphans(Date.now() + 3_600_000, 0), 1, 'and the orphan sweep removes it');
+});
+
+t.test('a crash between two group swaps: a restart loads a consistent, readable log', async (t) => {
+  const metadata = new MemoryMetadataStore();
+  const objects = new MemoryObjectStore();
+  let swaps = 0;
+  const crashing = new Proxy(metadata, {
+    get(target, prop, receiver) {
+      if (prop === 'replaceIndexEntries') {
+        return (r: Parameters<MetadataStore['replaceIndexEntries']>[0]) =>
+          ++swaps === 2 ? Promise.reject(new Error('killed')) : target.replaceIndexEntries(r);
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as MetadataStore;
+  const compaction = {
+    enabled: true,
+    backoffMs: 1 << 30,
+    dedupeBufferBytes: 1 << 27,
+    rewriteGroupBytes: 1500,
+  };
+  const { log } = await openLog(t, { compaction }, { metadata: crashing, objects });
+  await log.createTopic('crash', 1, { 'cleanup.policy': 'compact' });
+  for (let u = 0; u < 8; u++) {
+    const records = Array.from({ length: 8 }, (_, i) => ({
+      key: `k${(u * 3 + i) % 12}`,
+      value: `u${u}-${'v'.repeat(40)}`,
+    }));
+    await produce(log, 'crash', records);
+    await log.flush();
+  }
+  const before = await readAll(log, 'crash');
+  const latest = (rs: readonly Seen[]) => [...new Map(rs.map((r) => [r.key, r.value]))].sort();
+  await t.rejects(log.compactor!.compact(log.partition('crash', 0)!), /killed/);
+  t.equal(swaps, 2, 'the first group was swapped, the second failed');
+  await log.close();
+  const { log: again } = await openLog(t, { compaction }, { metadata, objects });
+  const p = again.partition('crash', 0)!;
+  const stored = await metadata.findIndexEntries(p.topicId, 0, 0, Number.MAX_SAFE_INTEGER);
+  for (let i = 1; i < stored.length; i++) t.equal(stored[i]!.baseOffset, stored[i - 1]!.lastOffset + 1);
+  const mid = await readAll(again, 'crash');
+  t.ok(mid.length < before.length, 'partly compacted');
+  t.same(latest(mid), latest(before), 'every key reads its latest value');
+  await compact(again, 'crash');
+  t.same(await readAll(again, 'crash'), latestPerKey(before), 'the next pass finishes the job');
+});
+
+t.test('the orphan sweep never deletes a compacted object waiting for its index swap', async (t) => {
+  const metadata = new MemoryMetadataStore();
+  const objects = new MemoryObjectStore();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  // The swap is slow (a busy metadata store): the object is written, not yet named by any record.
+  const slow = new Proxy(metadata, {
+    get(target, prop, receiver) {
+      if (prop === 'replaceIndexEntries') {
+        return async (r: Parameters<MetadataStore['replaceIndexEntries']>[0]) => {
+          await held;
+          return target.replaceIndexEntries(r);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as MetadataStore;
+  const { log } = await openLog(t, {}, { metadata: slow, objects });
+  await log.createTopic('slow', 1, { 'cleanup.policy': 'compact' });
+  for (let i = 0; i < 20; i++) await produce(log, 'slow', [{ key: `k${i % 2}`, value: `v${i}` }]);
+  await log.flush();
+  const expected = latestPerKey(await readAll(log, 'slow'));
+  const pass = log.compactor!.compact(log.partition('slow', 0)!);
+  await new Promise((r) => setTimeout(r, 20));
+  // A sweep whose clock (or the object store's) says the object is old enough to be an orphan.
+  t.equal(await log.sweepOrphans(Date.now() + 3_600_000, 0), 0, 'nothing deleted');
+  release();
+  t.ok((await pass)?.swapped);
+  t.same(await readAll(log, 'slow'), expected, 'the compacted log is readable');
+});

@@ -1039,3 +1039,45 @@ t.test('DeleteRecords past the indexed end, then a restart before the upload (re
     await first.close();
   }
 });
+
+t.test('an uploaded object whose index commit keeps failing is never swept as an orphan', async (t) => {
+  // The metadata store refuses commits (as when PostgreSQL is down) for longer than the sweep's
+  // grace period: the object the uploader wrote must still be there when the commit finally lands.
+  const dir = await tempDir(t);
+  // The uploader's retry pause is an unref'd timer: keep the process alive while the test awaits it.
+  const keepAlive = setInterval(() => undefined, 1000);
+  t.teardown(() => clearInterval(keepAlive));
+  let commitsDown = true;
+  const { log, objects } = await openLog(t, {
+    dir,
+    wrapMetadata: (m) => {
+      const realCommit = m.commitObject.bind(m);
+      m.commitObject = async (c) => {
+        if (commitsDown) throw new Error('metadata store unavailable (test)');
+        return realCommit(c);
+      };
+      return m;
+    },
+  });
+  await log.createTopic('held', 1, {});
+  await produceOk(log, [part('held', 0, batch(['x', 'y']))]);
+  await log.flush(); // PUT succeeds, commit fails
+  const written = await listKeys(objects);
+  t.equal(written.length, 1, 'the object was written');
+  t.ok(log.stats.uploadFailures > 0, 'the index commit failed');
+  const swept = await log.sweepOrphans(Date.now() + 3_600_000, 0);
+  t.equal(swept, 0, 'the sweep, even past any grace period, leaves the object of a pending commit alone');
+  t.same(await listKeys(objects), written, 'the object is still there');
+  commitsDown = false;
+  await log.flush(); // the same commit (same key) is retried and lands
+  t.equal(log.statsSnapshot.unuploadedBytes, 0, 'uploaded and committed');
+  const p = log.partition('held', 0)!;
+  t.same(
+    p.objectIndex.map((e) => e.objectKey),
+    written,
+    'the index references the object written before the outage',
+  );
+  t.equal(await log.sweepOrphans(Date.now() + 3_600_000, 0), 0, 'a committed object is no orphan');
+  const read = await log.read('held', 0, 0, 1 << 20);
+  t.equal(read.errorCode, 0, 'readable');
+});
