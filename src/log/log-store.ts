@@ -615,15 +615,39 @@ export class LogStore {
         ? Promise.resolve(results)
         : Promise.all(waitDurable).then(() => results);
     }
+    return this.makeDurable(walParts, touched, now, 'WAL append failed; answering KAFKA_STORAGE_ERROR').then(
+      (durable) => {
+        // After a failed write/fsync nothing about these offsets is known; the WAL is now failed and
+        // every later produce fails the same way.
+        if (!durable)
+          for (const t of touched)
+            results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
+        return results;
+      },
+    );
+  }
+
+  /**
+   * Make batches already appended in memory durable: one WAL entry for all of `walParts`; once it
+   * is fsynced, each touched partition's high watermark moves to its `end` (readers wake) and the
+   * uploader is nudged. Resolves false, after logging `failureMessage` once, if the WAL failed.
+   * Without a WAL (memory-only broker) the batches are durable at once.
+   */
+  private makeDurable(
+    walParts: WalPart[],
+    touched: readonly { p: Partition; end: number }[],
+    now: number,
+    failureMessage: string,
+  ): Promise<boolean> {
     if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
-    let entryBytes = 0;
-    for (const w of walParts) entryBytes += w.records.length;
     const applyDurable = () => {
       for (const t of touched) t.p.advanceHighWatermark(t.end);
       this.scheduleUpload(this.blockedProduces.length > 0);
-      return results;
+      return true;
     };
     if (this.wal === null) return Promise.resolve(applyDurable());
+    let entryBytes = 0;
+    for (const w of walParts) entryBytes += w.records.length;
     this.notDurable += entryBytes;
     return this.wal.append(encodeRecordsEntry(walParts)).then(
       ({ endLsn }) => {
@@ -632,13 +656,9 @@ export class LogStore {
         return applyDurable();
       },
       (err: unknown) => {
-        // After a failed write/fsync nothing about these offsets is known; the WAL is now failed and
-        // every later produce fails the same way. Operators see one error log line per request.
         this.notDurable -= entryBytes;
-        this.log.error({ err }, 'WAL append failed; answering KAFKA_STORAGE_ERROR');
-        for (const t of touched)
-          results[t.idx] = result(ErrorCode.KAFKA_STORAGE_ERROR, 'write-ahead log failure');
-        return results;
+        this.log.error({ err }, failureMessage);
+        return false;
       },
     );
   }
@@ -719,29 +739,15 @@ export class LogStore {
       touched.push({ p, end: p.nextOffset, idx });
     });
     if (walParts.length === 0) return Promise.resolve(results);
-    if (this.oldestPendingAt === 0) this.oldestPendingAt = now;
-    let entryBytes = 0;
-    for (const w of walParts) entryBytes += w.records.length;
-    const applyDurable = () => {
-      for (const t of touched) t.p.advanceHighWatermark(t.end);
-      this.scheduleUpload(this.blockedProduces.length > 0);
+    return this.makeDurable(
+      walParts,
+      touched,
+      now,
+      'WAL append of transaction markers failed; answering KAFKA_STORAGE_ERROR',
+    ).then((durable) => {
+      if (!durable) for (const t of touched) results[t.idx]!.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       return results;
-    };
-    if (this.wal === null) return Promise.resolve(applyDurable());
-    this.notDurable += entryBytes;
-    return this.wal.append(encodeRecordsEntry(walParts)).then(
-      ({ endLsn }) => {
-        this.notDurable -= entryBytes;
-        if (endLsn > this.durableLsn) this.durableLsn = endLsn;
-        return applyDurable();
-      },
-      (err: unknown) => {
-        this.notDurable -= entryBytes;
-        this.log.error({ err }, 'WAL append of transaction markers failed; answering KAFKA_STORAGE_ERROR');
-        for (const t of touched) results[t.idx]!.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-        return results;
-      },
-    );
+    });
   }
 
   /**
