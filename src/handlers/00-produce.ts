@@ -1,7 +1,7 @@
 // Produce (key 0), serves 0-11; v0-2 (MessageSet formats) are advertised, as Kafka 4 does so that
 // older librdkafka enables compression, but answered UNSUPPORTED_VERSION. acks=0 gets no response.
 // Replies after the WAL fsync for acks=1 and acks=-1 (single broker: the ISR is this broker).
-// Gaps: transactional batches are appended like any other (transactions are not implemented yet).
+// Transactional batches pass the transaction coordinator's guard first (src/log/log-store.ts, ADR 0008).
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { Produce } from '../../protocol/messages/index.js';
 import type { ProducePart, ProducePartResult } from '../log/log-store.js';

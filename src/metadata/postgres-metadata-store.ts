@@ -341,24 +341,33 @@ export class PostgresMetadataStore implements MetadataStore {
     }
   }
 
+  /**
+   * Claim an object key inside a transaction: true when this call inserted its row. A concurrent
+   * commit of the same key waits on the insert until the other transaction ends, then sees its row:
+   * false when it is this very object (same fingerprint and size: a retry whose answer was lost),
+   * OBJECT_KEY_CONFLICT when it is another.
+   */
+  async #claimObjectKey(
+    c: pg.PoolClient,
+    plan: { key: string; sizeBytes: number; createdAtMs: number; fingerprint: string; entryCount: number },
+  ): Promise<boolean> {
+    const claimed = await c.query(SQL.insertObjectIfAbsent, [
+      plan.key,
+      plan.sizeBytes,
+      plan.createdAtMs,
+      plan.fingerprint,
+      plan.entryCount,
+    ]);
+    if (claimed.rowCount !== 0) return true;
+    const existing = (await c.query<ObjectRow>(SQL.selectObject, [plan.key])).rows[0]!;
+    if (existing.fingerprint === plan.fingerprint && toSafeInt(existing.size_bytes) === plan.sizeBytes)
+      return false;
+    throw objectKeyConflict(plan.key);
+  }
+
   async #commitObject(plan: ObjectCommitPlan): Promise<CommitObjectResult> {
     return this.#tx(async (c) => {
-      // Claim the key first: a concurrent commit of the same key waits here for this one's end,
-      // then sees the committed row and answers alreadyCommitted (or conflict).
-      const claimed = await c.query(SQL.insertObjectIfAbsent, [
-        plan.key,
-        plan.sizeBytes,
-        plan.createdAtMs,
-        plan.fingerprint,
-        plan.entryCount,
-      ]);
-      if (claimed.rowCount === 0) {
-        const existing = (await c.query<ObjectRow>(SQL.selectObject, [plan.key])).rows[0]!;
-        if (existing.fingerprint === plan.fingerprint && toSafeInt(existing.size_bytes) === plan.sizeBytes) {
-          return { alreadyCommitted: true };
-        }
-        throw objectKeyConflict(plan.key);
-      }
+      if (!(await this.#claimObjectKey(c, plan))) return { alreadyCommitted: true };
       // The contiguity guard: lock the partition rows, then compare their indexed ends.
       const parts = plan.partitions;
       const { rows } = await c.query<PartitionRow>(SQL.lockPartitions, [
@@ -506,20 +515,8 @@ export class PostgresMetadataStore implements MetadataStore {
     const { plan } = r;
     return this.#tx(async (c) => {
       // Same lock order as commitObject: claim the key, then the partition row, then entries and objects.
-      const claimed = await c.query(SQL.insertObjectIfAbsent, [
-        plan.key,
-        plan.sizeBytes,
-        plan.createdAtMs,
-        plan.fingerprint,
-        plan.entryCount,
-      ]);
-      if (claimed.rowCount === 0) {
-        const existing = (await c.query<ObjectRow>(SQL.selectObject, [plan.key])).rows[0]!;
-        if (existing.fingerprint === plan.fingerprint && toSafeInt(existing.size_bytes) === plan.sizeBytes) {
-          return { alreadyCommitted: true, unreferencedObjectKeys: [] };
-        }
-        throw objectKeyConflict(plan.key);
-      }
+      if (!(await this.#claimObjectKey(c, plan)))
+        return { alreadyCommitted: true, unreferencedObjectKeys: [] };
       await requirePartition(c, r.topicId, r.partition, true);
       const { rows } = await c.query<EntryRow>(SQL.selectEntriesOverlapping, [
         r.topicId,

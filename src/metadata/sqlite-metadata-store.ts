@@ -306,13 +306,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async commitObject(object: ObjectCommit): Promise<CommitObjectResult> {
     const plan = planObjectCommit(object);
     return this.#write(() => {
-      const existing = this.#sql.selectObject.get(plan.key) as ObjectRow | undefined;
-      if (existing !== undefined) {
-        if (existing.fingerprint === plan.fingerprint && existing.size_bytes === plan.sizeBytes) {
-          return { alreadyCommitted: true };
-        }
-        throw objectKeyConflict(plan.key);
-      }
+      if (this.#alreadyCommitted(plan)) return { alreadyCommitted: true };
       for (const part of plan.partitions) {
         const row = this.#requirePartition(part.topicId, part.partition);
         if (row.indexed_end_offset !== part.firstOffset)
@@ -443,17 +437,23 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  /**
+   * Whether this very object (same key, fingerprint and size) is already committed: a retry whose
+   * first answer was lost. Another object under the key is OBJECT_KEY_CONFLICT; false when the key
+   * is free. Call inside the write transaction.
+   */
+  #alreadyCommitted(plan: { key: string; fingerprint: string; sizeBytes: number }): boolean {
+    const existing = this.#sql.selectObject.get(plan.key) as ObjectRow | undefined;
+    if (existing === undefined) return false;
+    if (existing.fingerprint === plan.fingerprint && existing.size_bytes === plan.sizeBytes) return true;
+    throw objectKeyConflict(plan.key);
+  }
+
   async replaceIndexEntries(replacement: IndexReplacement): Promise<IndexReplaceResult> {
     const r = planIndexReplacement(replacement);
     const { plan } = r;
     return this.#write(() => {
-      const existing = this.#sql.selectObject.get(plan.key) as ObjectRow | undefined;
-      if (existing !== undefined) {
-        if (existing.fingerprint === plan.fingerprint && existing.size_bytes === plan.sizeBytes) {
-          return { alreadyCommitted: true, unreferencedObjectKeys: [] };
-        }
-        throw objectKeyConflict(plan.key);
-      }
+      if (this.#alreadyCommitted(plan)) return { alreadyCommitted: true, unreferencedObjectKeys: [] };
       this.#requirePartition(r.topicId, r.partition);
       const live = (
         this.#sql.selectEntriesOverlapping.all(
