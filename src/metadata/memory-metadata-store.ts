@@ -41,6 +41,7 @@ import {
   checkInteger,
   checkKeyList,
   checkLimit,
+  checkMetaEntries,
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
@@ -124,6 +125,12 @@ export class MemoryMetadataStore implements MetadataStore {
     checkName(key, 'meta key');
     if (typeof value !== 'string') throw invalid('meta value must be a string');
     this.#meta.set(key, value);
+  }
+
+  async setMetaMany(entries: readonly { key: string; value: string }[]): Promise<void> {
+    this.#assertOpen();
+    checkMetaEntries(entries);
+    for (const e of entries) this.#meta.set(e.key, e.value);
   }
 
   async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {

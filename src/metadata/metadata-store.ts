@@ -208,6 +208,12 @@ export interface MetadataStore {
   getOrCreateClusterId(): Promise<string>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Set several meta entries in one transaction: all or nothing (a bad key or value rejects
+   * INVALID_ARGUMENT and writes nothing); a key listed twice takes its last value. Lets a caller
+   * make many small state records durable with one fsync.
+   */
+  setMetaMany(entries: readonly { key: string; value: string }[]): Promise<void>;
   /** Every meta entry whose key starts with `prefix` (may be empty: all), by key. */
   listMeta(prefix: string): Promise<{ key: string; value: string }[]>;
 

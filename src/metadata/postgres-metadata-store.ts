@@ -66,6 +66,7 @@ import {
   checkInteger,
   checkKeyList,
   checkLimit,
+  checkMetaEntries,
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
@@ -187,6 +188,19 @@ export class PostgresMetadataStore implements MetadataStore {
     checkName(key, 'meta key');
     if (typeof value !== 'string') throw invalid('meta value must be a string');
     await this.#query(SQL.upsertMeta, [key, value]);
+  }
+
+  async setMetaMany(entries: readonly { key: string; value: string }[]): Promise<void> {
+    checkMetaEntries(entries);
+    if (entries.length === 0) {
+      this.#assertOpen();
+      return;
+    }
+    // One statement (atomic by itself); a key listed twice would make ON CONFLICT touch a row twice,
+    // so only its last value is sent.
+    const last = new Map<string, string>();
+    for (const e of entries) last.set(e.key, e.value);
+    await this.#query(SQL.upsertMetaMany, [[...last.keys()], [...last.values()]]);
   }
 
   async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {

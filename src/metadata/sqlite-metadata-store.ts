@@ -65,6 +65,7 @@ import {
   checkInteger,
   checkKeyList,
   checkLimit,
+  checkMetaEntries,
   checkName,
   checkNewPartitionCount,
   checkNewTopic,
@@ -161,6 +162,17 @@ export class SqliteMetadataStore implements MetadataStore {
     if (typeof value !== 'string') throw invalid('meta value must be a string');
     this.#write(() => {
       this.#sql.upsertMeta.run(key, value);
+    });
+  }
+
+  async setMetaMany(entries: readonly { key: string; value: string }[]): Promise<void> {
+    checkMetaEntries(entries);
+    if (entries.length === 0) {
+      this.#assertOpen();
+      return;
+    }
+    this.#write(() => {
+      for (const e of entries) this.#sql.upsertMeta.run(e.key, e.value);
     });
   }
 

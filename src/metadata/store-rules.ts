@@ -35,6 +35,18 @@ export function checkName(value: unknown, what: string): string {
 }
 
 /** A safe integer >= min (see the 2^53 note in metadata-store.ts). */
+/** setMetaMany's entries: an array of { key (a name), value (a string) }. */
+export function checkMetaEntries(entries: unknown): readonly { key: string; value: string }[] {
+  if (!Array.isArray(entries)) throw invalid('meta entries must be an array');
+  for (const e of entries as unknown[]) {
+    if (typeof e !== 'object' || e === null) throw invalid('a meta entry must be an object');
+    const { key, value } = e as { key?: unknown; value?: unknown };
+    checkName(key, 'meta key');
+    if (typeof value !== 'string') throw invalid('meta value must be a string');
+  }
+  return entries as { key: string; value: string }[];
+}
+
 export function checkInteger(value: unknown, what: string, min = 0): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw invalid(`${what} must be a safe integer >= ${min}, got ${String(value)}`);

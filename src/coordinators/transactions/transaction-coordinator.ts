@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../../protocol/error-codes.js';
 import type { MetadataStore, OffsetCommitEntry } from '../../metadata/metadata-store.js';
 import type { ProducerIdAndEpoch } from '../producer-ids.js';
+import { StateWriter } from './state-writer.js';
 import {
   decodeTxn,
   encodeTxn,
@@ -108,6 +109,8 @@ export class TransactionCoordinator {
    * id lands after it and a late Complete can never overwrite a newer state.
    */
   private readonly completing = new Map<string, Promise<void>>();
+  /** State writes of concurrent transactional ids share one metadata transaction (state-writer.ts). */
+  private readonly stateWriter: StateWriter;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private closed = false;
@@ -122,6 +125,7 @@ export class TransactionCoordinator {
     private readonly logger: Logger,
   ) {
     this.now = options.now ?? Date.now;
+    this.stateWriter = new StateWriter(metadata);
   }
 
   // ---- Lifecycle --------------------------------------------------------------------------------
@@ -600,7 +604,7 @@ export class TransactionCoordinator {
       };
       this.remember(done);
       const id = rec.transactionalId;
-      const write = this.metadata.setMeta(txnKey(id), encodeTxn(done)).then(
+      const write = this.stateWriter.write(txnKey(id), encodeTxn(done)).then(
         () => undefined,
         (err: unknown) =>
           this.logger.warn(
@@ -625,7 +629,7 @@ export class TransactionCoordinator {
   private async save(rec: TxnRecord): Promise<TxnRecord> {
     const completing = this.completing.get(rec.transactionalId);
     if (completing !== undefined) await completing;
-    await this.metadata.setMeta(txnKey(rec.transactionalId), encodeTxn(rec));
+    await this.stateWriter.write(txnKey(rec.transactionalId), encodeTxn(rec));
     this.remember(rec);
     return rec;
   }

@@ -40,6 +40,8 @@ export const SQL = {
   selectMeta: 'SELECT value FROM meta WHERE key = $1',
   upsertMeta:
     'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  upsertMetaMany:
+    'INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   /** Waits for a concurrent insert of the same key, then the SELECT sees the winner (READ COMMITTED). */
   insertMetaIfAbsent: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
   /** A prefix test with substr, not LIKE: keys may contain % and _. Sorted by the caller (collation). */

@@ -126,6 +126,38 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
     await t.rejects(store.setMeta('', 'x'), { code: 'INVALID_ARGUMENT' });
   });
 
+  withStore(
+    'setMetaMany: all entries in one call, last value of a repeated key wins, all or nothing',
+    async (t, store) => {
+      await store.setMeta('m/keep', 'old');
+      await store.setMetaMany([
+        { key: 'm/a', value: '1' },
+        { key: 'm/keep', value: 'new' },
+        { key: 'm/a', value: '2' },
+        { key: 'm/empty', value: '' },
+      ]);
+      t.same(await store.listMeta('m/'), [
+        { key: 'm/a', value: '2' },
+        { key: 'm/empty', value: '' },
+        { key: 'm/keep', value: 'new' },
+      ]);
+      await store.setMetaMany([]);
+      t.equal(await store.getMeta('m/a'), '2', 'an empty call changes nothing');
+      await t.rejects(
+        store.setMetaMany([
+          { key: 'm/b', value: 'x' },
+          { key: '', value: 'bad key' },
+        ]),
+        { code: 'INVALID_ARGUMENT' },
+      );
+      await t.rejects(store.setMetaMany([{ key: 'm/c', value: 3 as unknown as string }]), {
+        code: 'INVALID_ARGUMENT',
+      });
+      t.equal(await store.getMeta('m/b'), null, 'nothing of a rejected call is visible');
+      t.equal(await store.getMeta('m/c'), null);
+    },
+  );
+
   withStore('listMeta: entries under a prefix, by key', async (t, store) => {
     t.same(await store.listMeta('transactional-id/'), [], 'nothing yet');
     await store.setMeta('transactional-id/b', '2');
@@ -1050,6 +1082,7 @@ export function runMetadataStoreContract(t: TapTest, name: string, factory: Meta
       ['getOrCreateClusterId', () => store.getOrCreateClusterId()],
       ['getMeta', () => store.getMeta('k')],
       ['setMeta', () => store.setMeta('k', 'v')],
+      ['setMetaMany', () => store.setMetaMany([{ key: 'k', value: 'v' }])],
       ['listMeta', () => store.listMeta('k')],
       ['createTopic', () => store.createTopic(newTopic('x', TOPIC_B, 1))],
       ['deleteTopic', () => store.deleteTopic('orders')],
