@@ -29,6 +29,7 @@ import {
   type DeletedTopic,
   type GroupOffsetCommit,
   type GroupRecord,
+  type IndexEntry,
   type IndexReplacement,
   type IndexReplaceResult,
   type IndexTrimResult,
@@ -396,17 +397,7 @@ export class PostgresMetadataStore implements MetadataStore {
         if (indexedEnd !== part.firstOffset) throw notContiguous(plan, part, indexedEnd);
       }
       const entries = parts.flatMap((p) => p.entries);
-      await c.query(SQL.insertEntries, [
-        plan.key,
-        entries.map((e) => e.topicId),
-        entries.map((e) => e.partition),
-        entries.map((e) => e.baseOffset),
-        entries.map((e) => e.lastOffset),
-        entries.map((e) => e.byteOffset),
-        entries.map((e) => e.byteLength),
-        entries.map((e) => e.maxTimestampMs),
-        entries.map((e) => e.batchCount),
-      ]);
+      await insertEntries(c, plan.key, entries);
       const updated = await c.query(SQL.appendToPartitions, [
         parts.map((p) => p.topicId),
         parts.map((p) => p.partition),
@@ -541,17 +532,7 @@ export class PostgresMetadataStore implements MetadataStore {
       if (!sameEntries(rows.map(entryFromRow), r.replaced)) throw indexRangeChanged(r);
       await c.query(SQL.deleteEntriesBetween, [r.topicId, r.partition, r.firstOffset, r.lastOffset]);
       const entries = r.part.entries;
-      await c.query(SQL.insertEntries, [
-        plan.key,
-        entries.map((e) => e.topicId),
-        entries.map((e) => e.partition),
-        entries.map((e) => e.baseOffset),
-        entries.map((e) => e.lastOffset),
-        entries.map((e) => e.byteOffset),
-        entries.map((e) => e.byteLength),
-        entries.map((e) => e.maxTimestampMs),
-        entries.map((e) => e.batchCount),
-      ]);
+      await insertEntries(c, plan.key, entries);
       await c.query(SQL.adjustPartitionIndex, [
         r.part.bytes - r.replacedBytes,
         entries.length - r.replaced.length,
@@ -1013,4 +994,19 @@ export function toStoreError(err: unknown, what: string): unknown {
     return new MetadataStoreError('INVALID_ARGUMENT', `${what}: ${code}: ${message}`, { cause: err });
   }
   return err;
+}
+
+/** One statement inserting an object's index entries (column arrays, unnested by the query). */
+async function insertEntries(c: Queryable, key: string, entries: readonly IndexEntry[]): Promise<void> {
+  await c.query(SQL.insertEntries, [
+    key,
+    entries.map((e) => e.topicId),
+    entries.map((e) => e.partition),
+    entries.map((e) => e.baseOffset),
+    entries.map((e) => e.lastOffset),
+    entries.map((e) => e.byteOffset),
+    entries.map((e) => e.byteLength),
+    entries.map((e) => e.maxTimestampMs),
+    entries.map((e) => e.batchCount),
+  ]);
 }

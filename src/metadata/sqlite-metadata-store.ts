@@ -27,6 +27,7 @@ import {
   type DeletedTopic,
   type GroupOffsetCommit,
   type GroupRecord,
+  type IndexEntry,
   type IndexReplacement,
   type IndexReplaceResult,
   type IndexTrimResult,
@@ -325,19 +326,7 @@ export class SqliteMetadataStore implements MetadataStore {
           throw notContiguous(plan, part, row.indexed_end_offset);
       }
       for (const part of plan.partitions) {
-        for (const e of part.entries) {
-          this.#sql.insertEntry.run(
-            e.topicId,
-            e.partition,
-            e.baseOffset,
-            e.lastOffset,
-            plan.key,
-            e.byteOffset,
-            e.byteLength,
-            e.maxTimestampMs,
-            e.batchCount,
-          );
-        }
+        this.#insertEntries(plan.key, part.entries);
         const { changes } = this.#sql.appendToPartition.run(
           part.endOffset,
           part.bytes,
@@ -449,6 +438,23 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  /** Insert an object's index entries (call inside the write transaction). */
+  #insertEntries(key: string, entries: readonly IndexEntry[]): void {
+    for (const e of entries) {
+      this.#sql.insertEntry.run(
+        e.topicId,
+        e.partition,
+        e.baseOffset,
+        e.lastOffset,
+        key,
+        e.byteOffset,
+        e.byteLength,
+        e.maxTimestampMs,
+        e.batchCount,
+      );
+    }
+  }
+
   /**
    * Whether this very object (same key, fingerprint and size) is already committed: a retry whose
    * first answer was lost. Another object under the key is OBJECT_KEY_CONFLICT; false when the key
@@ -477,19 +483,7 @@ export class SqliteMetadataStore implements MetadataStore {
       ).map(entryFromRow);
       if (!sameEntries(live, r.replaced)) throw indexRangeChanged(r);
       this.#sql.deleteEntriesBetween.run(r.topicId, r.partition, r.firstOffset, r.lastOffset);
-      for (const e of r.part.entries) {
-        this.#sql.insertEntry.run(
-          e.topicId,
-          e.partition,
-          e.baseOffset,
-          e.lastOffset,
-          plan.key,
-          e.byteOffset,
-          e.byteLength,
-          e.maxTimestampMs,
-          e.batchCount,
-        );
-      }
+      this.#insertEntries(plan.key, r.part.entries);
       this.#sql.adjustPartitionIndex.run(
         r.part.bytes - r.replacedBytes,
         r.part.entries.length - r.replaced.length,
