@@ -207,7 +207,12 @@ try:
         err = e.args[0]
         fenced.update({"error": "%s (%s)" % (err.str(), err.name()), "fatal": err.fatal(), "stage": stage})
     step("older instance tried to commit")
-    producer.poll(0.5)  # let error_cb report the fencing
+    try:
+        producer.poll(0.5)  # let error_cb report the fencing
+    except KafkaException as e:
+        # librdkafka may also raise the (expected) fatal fencing error from poll(), depending on when
+        # its background thread saw the AddPartitionsToTxn answer: it belongs to the fencing report.
+        errors.append("poll: %s" % e.args[0].str())
     # What error_cb said from here on is the expected fencing of the older instance.
     fenced["client_errors"] = errors[errors_before:]
     del errors[errors_before:]
